@@ -1,0 +1,161 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
+)
+
+// App is one registered tool: where it appears in the Helpdesk, who may open
+// it, and the backend that serves it.
+type App struct {
+	// ID names the app in its path, `<prefix>/<id>/`, and in the bridge
+	// protocol. It matches `^[a-z0-9][a-z0-9-]{0,62}$`. Required.
+	ID string `json:"id"`
+
+	// Name is the label the Helpdesk shows. Default: the id.
+	Name string `json:"name,omitempty"`
+
+	// Icon is the URL of the app's icon.
+	Icon string `json:"icon,omitempty"`
+
+	// Placement is where the Helpdesk shows the app: `ticket_sidebar` (next
+	// to a ticket, with the ticket's context) or `main_menu`. Default:
+	// `main_menu`.
+	Placement string `json:"placement,omitempty"`
+
+	// Mode is how the Helpdesk renders the app: `popup` (a floating,
+	// resizable window) or `embed` (part of the layout). Default: `embed`.
+	Mode string `json:"mode,omitempty"`
+
+	// Roles that may open the app: `agent`, `supervisor`, `admin`, `owner`,
+	// compared case-insensitively. Empty means every role.
+	Roles []string `json:"roles,omitempty"`
+
+	// Divisions whose members may open the app, as division ids compared as
+	// strings (a numeric claim 3 equals "3"). Empty means every division.
+	Divisions []string `json:"divisions,omitempty"`
+
+	// Order sorts apps within their placement, lowest first. Default: `0`.
+	Order int `json:"order,omitempty"`
+
+	// Favorite apps are listed before the others.
+	Favorite bool `json:"favorite,omitempty"`
+
+	// Disabled apps are hidden and unreachable (404), their config kept.
+	Disabled bool `json:"disabled,omitempty"`
+
+	// Backend is the handler that serves the app, usually `reverse_proxy`;
+	// any `http.handlers` module works. It sees the request with the app's
+	// prefix stripped. Required.
+	BackendRaw json.RawMessage `json:"backend,omitempty" caddy:"namespace=http.handlers inline_key=handler"`
+
+	backend caddyhttp.MiddlewareHandler
+	// prefix is the app's mount path without its trailing slash.
+	prefix string
+	// path is the app's mount path with its trailing slash.
+	path string
+}
+
+// Placements and modes an app may use.
+const (
+	PlacementTicketSidebar = "ticket_sidebar"
+	PlacementMainMenu      = "main_menu"
+	ModePopup              = "popup"
+	ModeEmbed              = "embed"
+)
+
+// knownRoles are the Helpdesk's roles.
+var knownRoles = []string{"agent", "supervisor", "admin", "owner"}
+
+// appIDPattern is what an app id must match.
+var appIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// validate checks the app's own fields; errors name the app and the field.
+func (a *App) validate() error {
+	if err := validateAppID(a.ID); err != nil {
+		return err
+	}
+	switch a.Placement {
+	case "", PlacementTicketSidebar, PlacementMainMenu:
+	default:
+		return fmt.Errorf("app %q: placement %q: must be %s or %s", a.ID, a.Placement, PlacementTicketSidebar, PlacementMainMenu)
+	}
+	switch a.Mode {
+	case "", ModePopup, ModeEmbed:
+	default:
+		return fmt.Errorf("app %q: mode %q: must be %s or %s", a.ID, a.Mode, ModePopup, ModeEmbed)
+	}
+	for _, role := range a.Roles {
+		if !slices.Contains(knownRoles, strings.ToLower(role)) {
+			return fmt.Errorf("app %q: roles: unknown role %q (want one of %s)", a.ID, role, strings.Join(knownRoles, ", "))
+		}
+	}
+	for _, div := range a.Divisions {
+		if div == "" {
+			return fmt.Errorf("app %q: divisions: empty division id", a.ID)
+		}
+	}
+	return nil
+}
+
+// validateAppID checks an app id; the error names it.
+func validateAppID(id string) error {
+	switch {
+	case strings.HasPrefix(id, "_"):
+		return fmt.Errorf("app %q: id: names beginning with _ are reserved for the gateway", id)
+	case !appIDPattern.MatchString(id):
+		return fmt.Errorf("app %q: id: must match %s", id, appIDPattern)
+	}
+	return nil
+}
+
+// provision fills defaults and loads the backend.
+func (a *App) provision(ctx caddy.Context, prefix string) error {
+	if a.Name == "" {
+		a.Name = a.ID
+	}
+	if a.Placement == "" {
+		a.Placement = PlacementMainMenu
+	}
+	if a.Mode == "" {
+		a.Mode = ModeEmbed
+	}
+	for i, role := range a.Roles {
+		a.Roles[i] = strings.ToLower(role)
+	}
+	a.prefix = prefix + "/" + a.ID
+	a.path = a.prefix + "/"
+	if a.BackendRaw == nil {
+		return nil // Validate reports it, after the id and fields.
+	}
+	mod, err := ctx.LoadModule(a, "BackendRaw")
+	if err != nil {
+		return fmt.Errorf("loading backend: %w", err)
+	}
+	a.backend = mod.(caddyhttp.MiddlewareHandler)
+	return nil
+}
+
+// allows reports whether the user may open the app: their role is one of
+// Roles and their division one of Divisions, an empty list allowing any.
+func (a *App) allows(c session.Claims) error {
+	if len(a.Roles) > 0 && !slices.Contains(a.Roles, c.Role) {
+		return fmt.Errorf("role %q may not open this app", c.Role)
+	}
+	if len(a.Divisions) > 0 && !slices.Contains(a.Divisions, c.Division) {
+		return fmt.Errorf("division %q may not open this app", c.Division)
+	}
+	return nil
+}
+
+// errNoBackend is reported for an app without a backend.
+var errNoBackend = errors.New("backend: required (`to <upstreams…>` or a reverse_proxy block)")

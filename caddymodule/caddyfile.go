@@ -1,0 +1,300 @@
+package caddymodule
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+
+	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
+)
+
+func init() {
+	// RegisterHandlerDirective would take a first argument beginning with
+	// "/" as a path matcher, and the handler would never see the rest of
+	// the prefix; the prefix is read here instead, as handle_path does.
+	httpcaddyfile.RegisterDirective("helpdesk_apps", parseCaddyfile)
+	// After encode, so site-wide compression and auth apply to apps too;
+	// before handle, respond, reverse_proxy and file_server, so no
+	// catch-all swallows the prefix.
+	httpcaddyfile.RegisterDirectiveOrder("helpdesk_apps", httpcaddyfile.After, "encode")
+}
+
+// parseCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	helpdesk_apps [<prefix>] {
+//		frame_ancestors <sources...>
+//		session {
+//			cookie      <name>
+//			bearer
+//			hmac_secret <secret>
+//			algorithm   HS256|HS384|HS512
+//			issuer      <iss>
+//			audience    <aud>
+//			leeway      <duration>
+//			claim       user_id|name|email|role|division <claim.path>
+//		}
+//		app <id> {
+//			name      <label>
+//			icon      <url>
+//			placement ticket_sidebar|main_menu
+//			mode      popup|embed
+//			roles     <role...>
+//			divisions <division_id...>
+//			order     <n>
+//			favorite
+//			disabled
+//			to        <upstreams...>
+//			reverse_proxy [<upstreams...>] {
+//				...
+//			}
+//		}
+//	}
+func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	handler := new(Handler)
+	if err := handler.unmarshalCaddyfile(h); err != nil {
+		return nil, err
+	}
+	return h.NewRoute(nil, handler), nil
+}
+
+// unmarshalCaddyfile reads the directive. It takes the Helper, not only a
+// Dispenser, because a reverse_proxy block may hold handle_response routes.
+func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
+	d := h.Dispenser
+	d.Next() // directive name
+	if d.NextArg() {
+		hd.Prefix = d.Val()
+		if err := validatePrefix(hd.Prefix); err != nil {
+			return d.Errf("%v (matchers are not supported; the prefix is the only argument)", err)
+		}
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "frame_ancestors":
+			srcs := d.RemainingArgs()
+			if len(srcs) == 0 {
+				return d.ArgErr()
+			}
+			for _, src := range srcs {
+				if err := rewrite.ValidateAncestor(src); err != nil {
+					return d.Err(err.Error())
+				}
+			}
+			hd.FrameAncestors = append(hd.FrameAncestors, srcs...)
+
+		case "session":
+			if hd.Session != nil {
+				return d.Err("session: already defined")
+			}
+			hd.Session = new(SessionConfig)
+			if err := hd.Session.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
+
+		case "app":
+			app, err := unmarshalApp(h)
+			if err != nil {
+				return err
+			}
+			for _, other := range hd.Apps {
+				if other.ID == app.ID {
+					return d.Errf("app %q: duplicate id", app.ID)
+				}
+			}
+			hd.Apps = append(hd.Apps, app)
+
+		default:
+			return d.Errf("unrecognized subdirective %s", d.Val())
+		}
+	}
+	if hd.Session == nil {
+		return d.Err("session: required (a session block with hmac_secret)")
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads a session block.
+func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "cookie":
+			if !d.AllArgs(&c.Cookie) {
+				return d.ArgErr()
+			}
+		case "bearer":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			c.Bearer = true
+		case "hmac_secret":
+			if !d.AllArgs(&c.HMACSecret) {
+				return d.ArgErr()
+			}
+		case "algorithm":
+			if !d.AllArgs(&c.Algorithm) {
+				return d.ArgErr()
+			}
+			switch c.Algorithm {
+			case "HS256", "HS384", "HS512":
+			default:
+				return d.Errf("session: algorithm %q: must be HS256, HS384 or HS512", c.Algorithm)
+			}
+		case "issuer":
+			if !d.AllArgs(&c.Issuer) {
+				return d.ArgErr()
+			}
+		case "audience":
+			if !d.AllArgs(&c.Audience) {
+				return d.ArgErr()
+			}
+		case "leeway":
+			var val string
+			if !d.AllArgs(&val) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(val)
+			if err != nil {
+				return d.Errf("session: leeway %q: %v", val, err)
+			}
+			c.Leeway = caddy.Duration(dur)
+		case "claim":
+			var field, path string
+			if !d.AllArgs(&field, &path) {
+				return d.ArgErr()
+			}
+			if !slices.Contains(claimFields, field) {
+				return d.Errf("session: claim %q: unknown field (want one of %s)", field, strings.Join(claimFields, ", "))
+			}
+			if c.Claims == nil {
+				c.Claims = make(map[string]string)
+			}
+			c.Claims[field] = path
+		default:
+			return d.Errf("session: unrecognized subdirective %s", d.Val())
+		}
+	}
+	if c.HMACSecret == "" {
+		return d.Err("session: hmac_secret: required")
+	}
+	return nil
+}
+
+// unmarshalApp reads an app block.
+func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
+	d := h.Dispenser
+	app := new(App)
+	if !d.AllArgs(&app.ID) {
+		return nil, d.Err("app: expected exactly one id, as in: app <id> { … }")
+	}
+	if err := validateAppID(app.ID); err != nil {
+		return nil, d.Err(err.Error())
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch field := d.Val(); field {
+		case "name", "icon", "placement", "mode":
+			var val string
+			if !d.AllArgs(&val) {
+				return nil, d.Errf("app %q: %s: expected one value", app.ID, field)
+			}
+			switch field {
+			case "name":
+				app.Name = val
+			case "icon":
+				app.Icon = val
+			case "placement":
+				app.Placement = val
+			case "mode":
+				app.Mode = val
+			}
+		case "roles":
+			app.Roles = append(app.Roles, d.RemainingArgs()...)
+		case "divisions":
+			app.Divisions = append(app.Divisions, d.RemainingArgs()...)
+		case "order":
+			var val string
+			if !d.AllArgs(&val) {
+				return nil, d.Errf("app %q: order: expected one number", app.ID)
+			}
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return nil, d.Errf("app %q: order %q: not a whole number", app.ID, val)
+			}
+			app.Order = n
+		case "favorite", "disabled":
+			if d.NextArg() {
+				return nil, d.Errf("app %q: %s: takes no value", app.ID, field)
+			}
+			if field == "favorite" {
+				app.Favorite = true
+			} else {
+				app.Disabled = true
+			}
+		case "to", "reverse_proxy":
+			if app.BackendRaw != nil {
+				return nil, d.Errf("app %q: %s: the backend is already set; use either `to` or one reverse_proxy block", app.ID, field)
+			}
+			raw, err := unmarshalBackend(h, field)
+			if err != nil {
+				return nil, err
+			}
+			app.BackendRaw = raw
+		default:
+			return nil, d.Errf("app %q: unrecognized subdirective %s", app.ID, field)
+		}
+		// Checked line by line, so an error points at the offending line.
+		if err := app.validate(); err != nil {
+			return nil, d.Err(err.Error())
+		}
+	}
+	if app.BackendRaw == nil {
+		return nil, d.Errf("app %q: %v", app.ID, errNoBackend)
+	}
+	return app, nil
+}
+
+// unmarshalBackend reads a `to` line or a reverse_proxy block into a
+// reverse_proxy handler. The proxy's own parser reads both, so upstream
+// syntax and errors are Caddy's. `to` also sends the upstream its own host
+// in the Host header (legacy tools check it); reverse_proxy passes the
+// client's Host through, as Caddy does. Either way the original host is in
+// X-Forwarded-Host.
+func unmarshalBackend(h httpcaddyfile.Helper, field string) ([]byte, error) {
+	seg := h.Dispenser.NewFromNextSegment()
+	rp := new(reverseproxy.Handler)
+	if err := rp.UnmarshalCaddyfile(seg); err != nil {
+		return nil, err
+	}
+	if field == "to" {
+		seg.Reset()
+		seg.Next()
+		seg.RemainingArgs()
+		if seg.NextBlock(0) {
+			return nil, seg.Errf("to: takes upstream addresses only; use a reverse_proxy block for options")
+		}
+		if len(rp.Upstreams) == 0 {
+			return nil, seg.Err("to: expected at least one upstream address")
+		}
+		rp.Headers = &headers.Handler{Request: &headers.HeaderOps{
+			Set: http.Header{"Host": []string{"{http.reverse_proxy.upstream.hostport}"}},
+		}}
+	}
+	if err := rp.FinalizeUnmarshalCaddyfile(h.WithDispenser(seg)); err != nil {
+		return nil, err
+	}
+	return caddyconfig.JSONModuleObject(rp, "handler", "reverse_proxy", nil), nil
+}

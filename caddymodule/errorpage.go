@@ -1,0 +1,55 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"strings"
+)
+
+// errorMessages are the default explanations of the statuses the handler
+// answers with itself.
+var errorMessages = map[int]string{
+	http.StatusUnauthorized: "Sign in to the Helpdesk to open this app.",
+	http.StatusForbidden:    "Your role or division may not open this app.",
+	http.StatusNotFound:     "There is no such app.",
+}
+
+// writeErrorPage writes the default body for an error status: a small HTML
+// page when a browser navigates (or frames) the URL, JSON otherwise.
+func writeErrorPage(w http.ResponseWriter, r *http.Request, status int) {
+	msg := errorMessages[status]
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	if isNavigation(r) {
+		hdr.Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		title := html.EscapeString(fmt.Sprintf("%d %s", status, http.StatusText(status)))
+		fmt.Fprintf(w, "<!doctype html>\n<html lang=\"en\"><meta charset=\"utf-8\"><title>%s</title>\n"+
+			"<body style=\"font-family:system-ui,sans-serif;margin:3rem;color:#333\"><h1>%s</h1><p>%s</p></body></html>\n",
+			title, title, html.EscapeString(msg))
+		return
+	}
+	hdr.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Status  int    `json:"status"`
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{status, strings.ToLower(http.StatusText(status)), msg})
+}
+
+// isNavigation reports whether r is a browser loading a document: Fetch
+// Metadata says so, or, for clients that send none, it accepts HTML.
+func isNavigation(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "document", "iframe", "frame", "embed", "object":
+		return true
+	case "":
+		return r.Header.Get("X-Requested-With") == "" &&
+			strings.Contains(r.Header.Get("Accept"), "text/html")
+	}
+	return false
+}

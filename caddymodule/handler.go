@@ -1,0 +1,276 @@
+// Package caddymodule implements the http.handlers.helpdesk_apps Caddy module:
+// it serves registered web tools under a Helpdesk path, frameable by the
+// Helpdesk only, and open only to the users their access rules allow.
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
+	"github.com/helpdeskapps/gateway/caddymodule/session"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler serves Helpdesk Apps. Every request whose cleaned path is under
+// Prefix belongs to it; every other request goes to the next handler
+// untouched. A request for `<prefix>/<id>/…` is checked against the app's
+// access rules using the verified Helpdesk session, then handed to the app's
+// backend with the prefix stripped; the backend's response is made frameable
+// by FrameAncestors only, and its redirects and cookies are kept inside the
+// app's path.
+//
+// The session's `hmac_secret` accepts global placeholders such as
+// `{env.HD_SESSION_SECRET}`; they are resolved once, when the module is
+// provisioned. Backends see the request placeholders `{helpdesk.user.id}`,
+// `{helpdesk.user.name}`, `{helpdesk.user.email}`, `{helpdesk.user.role}`,
+// `{helpdesk.user.division_id}`, `{helpdesk.app.id}` and
+// `{helpdesk.app.prefix}`.
+type Handler struct {
+	// Prefix is the path under which apps are served; an app with id `crm`
+	// is reached at `<prefix>/crm/`. It must begin with `/` and must not end
+	// with one. Default: `/apps`.
+	Prefix string `json:"prefix,omitempty"`
+
+	// FrameAncestors lists who may frame the apps: `'self'` or origins such
+	// as `https://helpdesk.example.com`. Every app response gets exactly this
+	// `frame-ancestors` directive in each of its Content-Security-Policy
+	// headers, and loses its X-Frame-Options header. Default: `['self']`.
+	FrameAncestors []string `json:"frame_ancestors,omitempty"`
+
+	// Session says where the Helpdesk session token is read from and how it
+	// is verified. Required.
+	Session *SessionConfig `json:"session,omitempty"`
+
+	// Apps are the registered tools.
+	Apps []*App `json:"apps,omitempty"`
+
+	apps      map[string]*App
+	ancestors string
+	source    session.Source
+	verifier  *session.Verifier
+	logger    *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.helpdesk_apps",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets defaults, compiles the session verifier and loads each app's backend.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.Prefix == "" {
+		h.Prefix = "/apps"
+	}
+	if len(h.FrameAncestors) == 0 {
+		h.FrameAncestors = []string{"'self'"}
+	}
+	h.ancestors = strings.Join(h.FrameAncestors, " ")
+
+	if h.Session == nil {
+		return errors.New("session: required")
+	}
+	var err error
+	h.source, h.verifier, err = h.Session.provision()
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+
+	h.apps = make(map[string]*App, len(h.Apps))
+	for _, app := range h.Apps {
+		if err := app.provision(ctx, h.Prefix); err != nil {
+			return fmt.Errorf("app %q: %w", app.ID, err)
+		}
+		h.apps[app.ID] = app
+	}
+	return nil
+}
+
+// Validate checks the configuration.
+func (h *Handler) Validate() error {
+	if err := validatePrefix(h.Prefix); err != nil {
+		return err
+	}
+	for _, src := range h.FrameAncestors {
+		if err := rewrite.ValidateAncestor(src); err != nil {
+			return err
+		}
+	}
+	seen := make(map[string]bool, len(h.Apps))
+	for _, app := range h.Apps {
+		if err := app.validate(); err != nil {
+			return err
+		}
+		if seen[app.ID] {
+			return fmt.Errorf("app %q: duplicate id", app.ID)
+		}
+		seen[app.ID] = true
+		if app.backend == nil {
+			return fmt.Errorf("app %q: %w", app.ID, errNoBackend)
+		}
+	}
+	return nil
+}
+
+// validatePrefix checks a configured prefix.
+func validatePrefix(prefix string) error {
+	switch {
+	case !strings.HasPrefix(prefix, "/"):
+		return fmt.Errorf("prefix %q: must begin with /", prefix)
+	case len(prefix) > 1 && strings.HasSuffix(prefix, "/"), prefix == "/":
+		return fmt.Errorf("prefix %q: must not end with /", prefix)
+	case caddyhttp.CleanPath(prefix, true) != prefix:
+		return fmt.Errorf("prefix %q: must be a clean path", prefix)
+	case strings.ContainsAny(prefix, "{}*?#%"):
+		return fmt.Errorf("prefix %q: must be a literal path", prefix)
+	}
+	return nil
+}
+
+// ServeHTTP routes requests under the prefix to their app and passes every
+// other request to next.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// Routing uses the decoded, cleaned path: no dot segment, encoded or not,
+	// and no doubled slash can change which app a request reaches.
+	cleaned := caddyhttp.CleanPath(r.URL.Path, true)
+	rest, ok := strings.CutPrefix(cleaned, h.Prefix)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return next.ServeHTTP(w, r)
+	}
+	id, sub, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+	app := h.apps[id]
+	if app == nil || app.Disabled {
+		return h.deny(w, r, http.StatusNotFound, app, errors.New("no such app"))
+	}
+	if sub == "" && !strings.HasSuffix(rest, "/") {
+		target := app.path
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+		return nil
+	}
+
+	claims, err := h.authenticate(r)
+	if err != nil {
+		return h.deny(w, r, http.StatusUnauthorized, app, err)
+	}
+	if err := app.allows(claims); err != nil {
+		return h.deny(w, r, http.StatusForbidden, app, err)
+	}
+
+	upstreamPath := "/" + sub
+	h.prepareRequest(r, app, upstreamPath, claims)
+	rw := newResponseWriter(w, r, h, app, upstreamPath)
+	err = app.backend.ServeHTTP(rw, r, appNotFound)
+	if err == nil {
+		// A backend that wrote nothing still answered; its headers must go
+		// through the same rewriting as any other response.
+		rw.ensureHeader()
+	}
+	return err
+}
+
+// authenticate reads and verifies the request's session token.
+func (h *Handler) authenticate(r *http.Request) (session.Claims, error) {
+	token, err := h.source.Token(r)
+	if err != nil {
+		return session.Claims{}, err
+	}
+	return h.verifier.Verify(token, now())
+}
+
+// prepareRequest hardens the request before it reaches the backend: the
+// Helpdesk's credentials are removed, the prefix is stripped, and the
+// identity placeholders are set.
+func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string, claims session.Claims) {
+	h.source.Strip(r.Header)
+
+	// Keep the client's escaping (an encoded slash in an app's own path,
+	// say) only where it encodes the very path that was routed; net/url
+	// ignores a RawPath that is not a valid encoding of Path.
+	rawPath := ""
+	if r.URL.RawPath != "" {
+		if after, ok := strings.CutPrefix(caddyhttp.CleanPath(r.URL.RawPath, true), app.path); ok {
+			rawPath = "/" + after
+		}
+	}
+	r.URL.Path, r.URL.RawPath = upstreamPath, rawPath
+	r.Header.Set("X-Forwarded-Prefix", app.prefix)
+
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl == nil {
+		return
+	}
+	repl.Set("helpdesk.user.id", claims.UserID)
+	repl.Set("helpdesk.user.name", claims.Name)
+	repl.Set("helpdesk.user.email", claims.Email)
+	repl.Set("helpdesk.user.role", claims.Role)
+	repl.Set("helpdesk.user.division_id", claims.Division)
+	repl.Set("helpdesk.app.id", app.ID)
+	repl.Set("helpdesk.app.prefix", app.prefix)
+}
+
+// deny answers a request that may not reach an app. With error routes
+// configured (handle_errors), it returns a caddyhttp.Error for them to
+// render; otherwise it writes the default page itself. The reason is logged,
+// never the token.
+func (h *Handler) deny(w http.ResponseWriter, r *http.Request, status int, app *App, reason error) error {
+	appID := ""
+	if app != nil {
+		appID = app.ID
+	}
+	level := zapcore.InfoLevel
+	if status == http.StatusNotFound || errors.Is(reason, session.ErrNoToken) {
+		level = zapcore.DebugLevel
+	}
+	if c := h.logger.Check(level, "request denied"); c != nil {
+		c.Write(
+			zap.Int("status", status),
+			zap.String("app", appID),
+			zap.String("path", r.URL.Path),
+			zap.String("reason", reason.Error()),
+		)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="helpdesk_apps"`)
+	}
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok &&
+		srv.Errors != nil && len(srv.Errors.Routes) > 0 {
+		return caddyhttp.Error(status, reason)
+	}
+	writeErrorPage(w, r, status)
+	return nil
+}
+
+// appNotFound ends the chain inside an app's backend: a backend that passes
+// a request on (a file_server with pass_thru, say) must not fall through to
+// the Helpdesk's own routes.
+var appNotFound = caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+	return caddyhttp.Error(http.StatusNotFound, errors.New("not found in app"))
+})
+
+// now is the clock used to verify sessions; tests replace it.
+var now = time.Now
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,223 @@
+package caddymodule
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// testSecret signs the session tokens of the integration tests.
+const testSecret = "integration-test-secret-0123456789abcdef"
+
+// caddyMu serialises tests that load a Caddy config: Caddy runs one config
+// per process.
+var caddyMu sync.Mutex
+
+// startCaddy runs a Caddy config adapted from a Caddyfile site body, served
+// on a free loopback port, and returns the site's base URL. It is stopped
+// when the test ends.
+func startCaddy(t *testing.T, site string) string {
+	t.Helper()
+	caddyMu.Lock()
+	t.Cleanup(caddyMu.Unlock)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tlog {\n\t\tlevel WARN\n\t}\n}\nhttp://%s {\n\tbind 127.0.0.1\n%s\n}\n", addr, site)
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+	if err != nil {
+		t.Fatalf("adapting test Caddyfile: %v\n%s", err, caddyfile)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatalf("loading test config: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := caddy.Stop(); err != nil {
+			t.Errorf("stopping caddy: %v", err)
+		}
+	})
+	return "http://" + addr
+}
+
+// seen is what an upstream test server recorded of one request.
+type seen struct {
+	Method  string      `json:"method"`
+	Path    string      `json:"path"`
+	RawPath string      `json:"raw_path"`
+	URI     string      `json:"uri"`
+	Host    string      `json:"host"`
+	Header  http.Header `json:"header"`
+}
+
+// upstream is a real HTTP server standing in for an app. It records every
+// request; /headers is served by headerServer, every other path echoes the
+// request as JSON.
+type upstream struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []seen
+}
+
+func newUpstream(t *testing.T) *upstream {
+	t.Helper()
+	u := new(upstream)
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := seen{r.Method, r.URL.Path, r.URL.RawPath, r.RequestURI, r.Host, r.Header.Clone()}
+		u.mu.Lock()
+		u.reqs = append(u.reqs, s)
+		u.mu.Unlock()
+		if r.URL.Path == "/headers" {
+			headerServer.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s)
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+// requests returns how many requests the upstream has received.
+func (u *upstream) requests() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.reqs)
+}
+
+// hostport is the upstream's dial address.
+func (u *upstream) hostport() string { return strings.TrimPrefix(u.URL, "http://") }
+
+// claims are the session claims of a test token.
+type claims struct {
+	jwt.Claims
+	Name       string `json:"name,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Role       string `json:"role,omitempty"`
+	DivisionID any    `json:"division_id,omitempty"`
+}
+
+// agent returns valid claims for a user of the given role and division.
+func agent(role string, division any) claims {
+	n := time.Now()
+	return claims{
+		Claims: jwt.Claims{
+			Subject:  "u-1",
+			Issuer:   "https://helpdesk.test",
+			Audience: jwt.Audience{"helpdesk-apps"},
+			IssuedAt: jwt.NewNumericDate(n),
+			Expiry:   jwt.NewNumericDate(n.Add(time.Hour)),
+		},
+		Name: "Ana", Email: "ana@example.com", Role: role, DivisionID: division,
+	}
+}
+
+// sign signs c with key using alg.
+func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, c any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(signer).Claims(c).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// token signs c with the test secret, HS256.
+func token(t *testing.T, c claims) string {
+	return sign(t, jose.HS256, []byte(testSecret), c)
+}
+
+// get sends a GET with the session token as a cookie (when tok is not empty)
+// and the extra headers, without following redirects.
+func get(t *testing.T, url, tok string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok != "" {
+		req.AddCookie(&http.Cookie{Name: "hd_session", Value: tok})
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+// rawGet sends target as the request-target byte for byte, so no client
+// cleans or re-escapes it, and returns the response.
+func rawGet(t *testing.T, base, target string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	addr := strings.TrimPrefix(base, "http://")
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", target, addr)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		fmt.Fprintf(&b, "%s: %s\r\n", hdr[i], hdr[i+1])
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// decodeSeen parses an upstream echo.
+func decodeSeen(t *testing.T, body string) seen {
+	t.Helper()
+	var s seen
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatalf("not an upstream echo: %v\n%s", err, body)
+	}
+	return s
+}

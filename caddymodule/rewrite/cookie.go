@@ -1,0 +1,137 @@
+package rewrite
+
+import (
+	"net/http"
+	"path"
+	"strings"
+)
+
+// SetCookie returns value, one Set-Cookie header value, scoped to the app
+// mounted at appPath, a path with a trailing slash such as /apps/crm/.
+//
+// It removes every Domain attribute and moves every Path attribute under
+// appPath: an empty path or one not starting with "/" becomes appPath; a
+// path equal to appPath without its trailing slash or starting with appPath
+// is kept; any other path p is cleaned with path.Clean, so that its dot
+// segments cannot climb out, and becomes appPath followed by p without its
+// leading slash. A kept path needs no cleaning: browsers match a cookie's
+// path as a plain prefix of the request's path. A cookie without a Path
+// attribute keeps none: browsers then scope it to the directory of the
+// request, which is already under appPath.
+//
+// The name=value pair and all other attributes are kept byte for byte and
+// in order. SetCookie does not allocate when it changes nothing.
+func SetCookie(value, appPath string) string {
+	s := splicer{src: value, size: len(value) + len(appPath) + 1}
+	for i := strings.IndexByte(value, ';'); i >= 0; {
+		attr := value[i+1:]
+		next := strings.IndexByte(attr, ';')
+		if next >= 0 {
+			attr = attr[:next]
+			next += i + 1
+		}
+		rawName, rawValue, hasValue := strings.Cut(attr, "=")
+		name := trimSpace(rawName)
+		switch {
+		case equalFold(name, "domain"):
+			s.cut(i, i+1+len(attr))
+		case equalFold(name, "path"):
+			p := trimSpace(rawValue)
+			if head, tail := scopePath(p, appPath); head != "" || tail != p || !hasValue {
+				nameEnd := i + 1 + len(rawName) - len(trimLeftSpace(rawName)) + len(name)
+				s.cut(nameEnd, i+1+len(attr))
+				s.b.WriteByte('=')
+				s.b.WriteString(head)
+				s.b.WriteString(tail)
+			}
+		}
+		i = next
+	}
+	return s.String()
+}
+
+// splicer builds an edited copy of src, allocating only at the first edit.
+type splicer struct {
+	src  string
+	size int // expected size of the copy
+	b    strings.Builder
+	done int // src[:done] has been copied to b or cut
+}
+
+// cut copies to b what precedes src[i:j] and skips src[i:j]. Callers may
+// then write a replacement to b.
+func (s *splicer) cut(i, j int) {
+	if s.done == 0 {
+		s.b.Grow(s.size)
+	}
+	s.b.WriteString(s.src[s.done:i])
+	s.done = j
+}
+
+// String returns the edited copy of src, or src itself if nothing was cut.
+func (s *splicer) String() string {
+	if s.done == 0 {
+		return s.src
+	}
+	s.b.WriteString(s.src[s.done:])
+	return s.b.String()
+}
+
+// scopePath returns the value of a Path attribute p scoped to appPath, as
+// head+tail so that callers can write it without allocating.
+func scopePath(p, appPath string) (head, tail string) {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return appPath, ""
+	case p == strings.TrimSuffix(appPath, "/") || strings.HasPrefix(p, appPath):
+		return "", p
+	default:
+		return appPath, cleanPath(p)[1:]
+	}
+}
+
+// cleanPath returns the absolute path p cleaned with path.Clean, keeping its
+// trailing slash if it has one.
+func cleanPath(p string) string {
+	c := path.Clean(p)
+	switch {
+	case c == "/" || !strings.HasSuffix(p, "/"):
+		return c
+	case len(p) == len(c)+1 && strings.HasPrefix(p, c):
+		return p
+	default:
+		return c + "/"
+	}
+}
+
+// CookieName returns the name, without surrounding whitespace, of the
+// cookie that value, a Set-Cookie header value, sets. For a cookie without
+// a name, such as "=sid=1" or "sid", which browsers send back as its value
+// alone, it returns the name that servers read from that value: "sid".
+func CookieName(value string) string {
+	pair, _, _ := strings.Cut(value, ";")
+	name, v, ok := strings.Cut(pair, "=")
+	if name = trimSpace(name); name != "" || !ok {
+		return name
+	}
+	name, _, _ = strings.Cut(v, "=")
+	return trimSpace(name)
+}
+
+// ScopeSetCookies rewrites every Set-Cookie value in h with SetCookie, and
+// removes those whose CookieName satisfies drop, unless drop is nil. It
+// keeps the order of the remaining values.
+func ScopeSetCookies(h http.Header, appPath string, drop func(name string) bool) {
+	values := h["Set-Cookie"]
+	kept := values[:0]
+	for _, v := range values {
+		if drop == nil || !drop(CookieName(v)) {
+			kept = append(kept, SetCookie(v, appPath))
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Set-Cookie")
+		return
+	}
+	h["Set-Cookie"] = kept
+}

@@ -1,0 +1,326 @@
+// Package rewrite edits the response headers of an app that is proxied under
+// a Helpdesk path prefix: it lets only the Helpdesk frame the app's pages,
+// keeps the app's redirects under its prefix and scopes its cookies to it.
+//
+// Policies and cookies are edited as text, not parsed and re-serialised, so
+// that whatever is not changed reaches the browser byte for byte.
+package rewrite
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// frameAncestors is the name of the CSP directive that lists who may frame a
+// page.
+const frameAncestors = "frame-ancestors"
+
+// errNotSource is returned for a frame ancestor that is neither 'self' nor
+// shaped like an origin.
+var errNotSource = errors.New("must be 'self' or an origin such as https://helpdesk.example.com")
+
+// ValidateAncestor reports whether src may be configured as one source of a
+// frame-ancestors directive. It accepts 'self' and http or https origins
+// without path, query, fragment or user information, such as
+// https://helpdesk.example.com, https://*.example.com:8443,
+// http://10.0.0.5:8080 or http://[::1]:8080.
+func ValidateAncestor(src string) error {
+	if src == "'self'" {
+		return nil
+	}
+	if err := validateOrigin(src); err != nil {
+		return fmt.Errorf("frame ancestor %q: %w", src, err)
+	}
+	return nil
+}
+
+// validateOrigin reports whether src is an http or https origin, optionally
+// with a wildcard first label.
+func validateOrigin(src string) error {
+	if strings.ContainsAny(src, " \t\n\v\f\r;,'\"") {
+		return errNotSource
+	}
+	scheme, hostport, ok := strings.Cut(src, "://")
+	if !ok {
+		return errNotSource
+	}
+	if !equalFold(scheme, "http") && !equalFold(scheme, "https") {
+		return errors.New("scheme must be http or https")
+	}
+	if strings.ContainsAny(hostport, "/?#") {
+		return errors.New("must not have a path, query or fragment")
+	}
+	if strings.Contains(hostport, "@") {
+		return errors.New("must not have user information")
+	}
+	host, port, hasPort := splitOrigin(hostport)
+	if err := validateHost(host); err != nil {
+		return err
+	}
+	if hasPort && !validPort(port) {
+		return fmt.Errorf("invalid port %q", port)
+	}
+	return nil
+}
+
+// splitOrigin splits the host[:port] part of an origin, where an IPv6 host
+// is in brackets.
+func splitOrigin(hostport string) (host, port string, hasPort bool) {
+	i := 0
+	if strings.HasPrefix(hostport, "[") {
+		i = strings.IndexByte(hostport, ']') + 1
+		if i == 0 {
+			return hostport, "", false
+		}
+	}
+	if j := strings.IndexByte(hostport[i:], ':'); j >= 0 {
+		return hostport[:i+j], hostport[i+j+1:], true
+	}
+	return hostport, "", false
+}
+
+// validPort reports whether port is a decimal number from 1 to 65535.
+func validPort(port string) bool {
+	if port == "" || len(port) > 5 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+		n = n*10 + int(port[i]-'0')
+	}
+	return n >= 1 && n <= 65535
+}
+
+// validateHost reports whether host is a bracketed IPv6 address, an IPv4
+// address or a DNS name, the last optionally with a leading "*." wildcard
+// label.
+func validateHost(host string) error {
+	if ip, ok := strings.CutPrefix(host, "["); ok {
+		ip, ok = strings.CutSuffix(ip, "]")
+		if a, err := netip.ParseAddr(ip); !ok || err != nil || !a.Is6() || a.Zone() != "" {
+			return fmt.Errorf("invalid IPv6 address %q", host)
+		}
+		return nil
+	}
+	name, wildcard := strings.CutPrefix(host, "*.")
+	if a, err := netip.ParseAddr(name); err == nil && a.Is4() {
+		if wildcard {
+			return fmt.Errorf("invalid host %q: no wildcard on an IP address", host)
+		}
+		return nil
+	}
+	if !validDNSName(name) {
+		return fmt.Errorf("invalid host %q", host)
+	}
+	return nil
+}
+
+// validDNSName reports whether name is a DNS name made of letters, digits and
+// hyphens that a browser would not read as an IPv4 address.
+func validDNSName(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	label := ""
+	for rest, more := name, true; more; {
+		label, rest, more = strings.Cut(rest, ".")
+		if !validLabel(label) {
+			return false
+		}
+	}
+	return !endsInNumber(label)
+}
+
+// validLabel reports whether label is 1 to 63 letters, digits and hyphens,
+// neither starting nor ending with a hyphen.
+func validLabel(label string) bool {
+	if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(label); i++ {
+		c := label[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// endsInNumber reports whether label, the last label of a host, is a decimal
+// or 0x-prefixed hexadecimal number, which makes browsers parse the host as
+// an IPv4 address.
+func endsInNumber(label string) bool {
+	digits := "0123456789"
+	if len(label) >= 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X') {
+		label, digits = label[2:], "0123456789abcdefABCDEF"
+	}
+	for i := 0; i < len(label); i++ {
+		if strings.IndexByte(digits, label[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// FrameAncestors returns value, one Content-Security-Policy or
+// Content-Security-Policy-Report-Only header value, with the frame-ancestors
+// directive of each of its comma-separated policies set to ancestors, a
+// space-separated source list such as 'self' or
+// "https://a.example https://b.example".
+//
+// In each policy the first frame-ancestors directive is replaced, later ones
+// are removed, and one is appended to a policy that has none. Other
+// directives are kept byte for byte. A policy that is empty or only
+// whitespace becomes "frame-ancestors " + ancestors.
+func FrameAncestors(value, ancestors string) string {
+	policies := strings.Count(value, ",") + 1
+	var b strings.Builder
+	b.Grow(len(value) + policies*(len("; "+frameAncestors+" ")+len(ancestors)))
+	for i := 0; ; i++ {
+		policy, rest, more := strings.Cut(value, ",")
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writePolicy(&b, policy, ancestors, i == 0)
+		if !more {
+			return b.String()
+		}
+		value = rest
+	}
+}
+
+// writePolicy writes policy to b with its frame-ancestors directives
+// replaced by one that lists ancestors. first tells whether policy starts the
+// header value; later policies that are only whitespace get a space after
+// the comma. Whitespace that would end the policy is left out.
+func writePolicy(b *strings.Builder, policy, ancestors string, first bool) {
+	policy = trimRightSpace(policy)
+	if policy == "" {
+		if !first {
+			b.WriteByte(' ')
+		}
+		writeFrameAncestors(b, ancestors)
+		return
+	}
+	replaced := false
+	space := "" // after the last directive written, written if another follows
+	for i, rest, more := 0, policy, true; more; i++ {
+		var directive string
+		directive, rest, more = strings.Cut(rest, ";")
+		isFA := isFrameAncestors(directive)
+		if isFA && replaced {
+			continue
+		}
+		b.WriteString(space)
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		d := trimRightSpace(directive)
+		space = directive[len(d):]
+		if !isFA {
+			b.WriteString(d)
+			continue
+		}
+		b.WriteString(d[:len(d)-len(trimLeftSpace(d))])
+		writeFrameAncestors(b, ancestors)
+		replaced = true
+	}
+	if replaced {
+		return
+	}
+	if !strings.HasSuffix(policy, ";") {
+		b.WriteByte(';')
+	}
+	b.WriteByte(' ')
+	writeFrameAncestors(b, ancestors)
+}
+
+// writeFrameAncestors writes a frame-ancestors directive listing ancestors.
+func writeFrameAncestors(b *strings.Builder, ancestors string) {
+	b.WriteString(frameAncestors)
+	b.WriteByte(' ')
+	b.WriteString(ancestors)
+}
+
+// isFrameAncestors reports whether directive, one ';'-separated part of a
+// policy, is a frame-ancestors directive. Like browsers, it takes the
+// directive name to end at the first ASCII whitespace and ignores its case.
+func isFrameAncestors(directive string) bool {
+	directive = trimLeftSpace(directive)
+	n := len(frameAncestors)
+	return len(directive) >= n && equalFold(directive[:n], frameAncestors) &&
+		(len(directive) == n || isSpace(directive[n]))
+}
+
+// AddFrameAncestors makes the response with header h frameable by ancestors
+// only: it sets the frame-ancestors directive of every policy of every
+// Content-Security-Policy and Content-Security-Policy-Report-Only value with
+// FrameAncestors, keeping the number and order of the values, deletes
+// X-Frame-Options, and adds a Content-Security-Policy with only the
+// frame-ancestors directive if h has none. A report-only policy does not
+// count as one.
+func AddFrameAncestors(h http.Header, ancestors string) {
+	h.Del("X-Frame-Options")
+	for _, key := range [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
+		values := h[key]
+		for i, v := range values {
+			values[i] = FrameAncestors(v, ancestors)
+		}
+	}
+	if len(h["Content-Security-Policy"]) == 0 {
+		h["Content-Security-Policy"] = []string{frameAncestors + " " + ancestors}
+	}
+}
+
+// equalFold reports whether s equals lower, which must be lower-case ASCII,
+// ignoring the case of ASCII letters in s. Browsers match directive and
+// attribute names this way; strings.EqualFold would also fold non-ASCII
+// letters such as 'ſ' to 's'.
+func equalFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isSpace reports whether c is ASCII whitespace as browsers define it: tab,
+// line feed, form feed, carriage return or space.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// trimLeftSpace returns s without leading ASCII whitespace.
+func trimLeftSpace(s string) string {
+	for s != "" && isSpace(s[0]) {
+		s = s[1:]
+	}
+	return s
+}
+
+// trimRightSpace returns s without trailing ASCII whitespace.
+func trimRightSpace(s string) string {
+	for s != "" && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// trimSpace returns s without leading and trailing ASCII whitespace.
+func trimSpace(s string) string {
+	return trimRightSpace(trimLeftSpace(s))
+}

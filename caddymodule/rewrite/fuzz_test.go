@@ -1,0 +1,152 @@
+package rewrite
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// asciiSpace is the whitespace browsers strip from CSP directives.
+const asciiSpace = "\t\n\f\r "
+
+// directives returns the trimmed, non-empty directives of policy, split
+// into frame-ancestors directives and others, reading directive names as
+// browsers do.
+func directives(policy string) (others, fa []string) {
+	for _, d := range strings.Split(policy, ";") {
+		d = strings.Trim(d, asciiSpace)
+		fields := strings.FieldsFunc(d, func(r rune) bool { return strings.ContainsRune(asciiSpace, r) })
+		switch {
+		case len(fields) == 0:
+		case strings.ToLower(fields[0]) == "frame-ancestors":
+			fa = append(fa, d)
+		default:
+			others = append(others, d)
+		}
+	}
+	return others, fa
+}
+
+func FuzzFrameAncestors(f *testing.F) {
+	for _, tt := range frameAncestorsTests {
+		f.Add(tt.value)
+	}
+	const ancestors = "'self' https://helpdesk.example.com"
+	f.Fuzz(func(t *testing.T, value string) {
+		got := FrameAncestors(value, ancestors)
+		in, out := strings.Split(value, ","), strings.Split(got, ",")
+		if len(in) != len(out) {
+			t.Fatalf("FrameAncestors(%q) = %q: %d policies, want %d", value, got, len(out), len(in))
+		}
+		for i, policy := range out {
+			others, fa := directives(policy)
+			if len(fa) != 1 || fa[0] != "frame-ancestors "+ancestors {
+				t.Fatalf("FrameAncestors(%q) = %q: policy %q has frame-ancestors %q", value, got, policy, fa)
+			}
+			if want, _ := directives(in[i]); strings.Join(others, ";") != strings.Join(want, ";") {
+				t.Fatalf("FrameAncestors(%q) = %q: policy %q has directives %q, want %q", value, got, policy, others, want)
+			}
+		}
+		if again := FrameAncestors(got, ancestors); again != got {
+			t.Fatalf("FrameAncestors is not idempotent on %q: %q, then %q", value, got, again)
+		}
+	})
+}
+
+func FuzzLocationRewrite(f *testing.F) {
+	for _, tt := range locationTests {
+		f.Add(tt.loc, tt.upstreamPath)
+	}
+	f.Fuzz(func(t *testing.T, loc, upstreamPath string) {
+		for _, prefix := range []string{"/apps/crm", ""} {
+			l := Location{Prefix: prefix, OwnHosts: testOwnHosts}
+			got := l.Rewrite(loc, upstreamPath)
+			if got == loc {
+				continue
+			}
+			p, suffix := got, ""
+			if i := strings.IndexAny(got, "?#"); i >= 0 {
+				p, suffix = got[:i], got[i:]
+			}
+			if p != prefix && !strings.HasPrefix(p, prefix+"/") {
+				t.Fatalf("Rewrite(%q, %q) with prefix %q = %q, not under the prefix", loc, upstreamPath, prefix, got)
+			}
+			if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.HasPrefix(got, `/\`) {
+				t.Fatalf("Rewrite(%q, %q) with prefix %q = %q, which names a host", loc, upstreamPath, prefix, got)
+			}
+			if u, err := url.Parse(got); err != nil || u.Scheme != "" || u.Host != "" {
+				t.Fatalf("Rewrite(%q, %q) with prefix %q = %q, not a root-relative reference", loc, upstreamPath, prefix, got)
+			}
+			for _, seg := range strings.Split(p, "/") {
+				if dots(seg) > 0 {
+					t.Fatalf("Rewrite(%q, %q) with prefix %q = %q, which has dot segment %q", loc, upstreamPath, prefix, got, seg)
+				}
+			}
+			if !strings.HasSuffix(loc, suffix) {
+				t.Fatalf("Rewrite(%q, %q) with prefix %q = %q, which changed the query or fragment", loc, upstreamPath, prefix, got)
+			}
+		}
+	})
+}
+
+func FuzzSetCookie(f *testing.F) {
+	for _, tt := range setCookieTests {
+		f.Add(tt.value)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		got := SetCookie(value, testAppPath)
+		pair, _, _ := strings.Cut(value, ";")
+		if gotPair, _, _ := strings.Cut(got, ";"); gotPair != pair {
+			t.Fatalf("SetCookie(%q) = %q, which changed the name=value pair", value, got)
+		}
+		var others []string
+		for _, attr := range strings.Split(got, ";")[1:] {
+			name, v, _ := strings.Cut(attr, "=")
+			// Browsers trim spaces and tabs only; a Path value starting
+			// with other whitespace is ignored like any relative path.
+			switch name = strings.Trim(name, asciiSpace); {
+			case strings.EqualFold(name, "domain"):
+				t.Fatalf("SetCookie(%q) = %q, which has a Domain attribute", value, got)
+			case strings.EqualFold(name, "path"):
+				v = strings.Trim(v, asciiSpace)
+				if v != strings.TrimSuffix(testAppPath, "/") && !strings.HasPrefix(v, testAppPath) {
+					t.Fatalf("SetCookie(%q) = %q, which has path %q outside %s", value, got, v, testAppPath)
+				}
+			default:
+				others = append(others, attr)
+			}
+		}
+		var want []string
+		for _, attr := range strings.Split(value, ";")[1:] {
+			name, _, _ := strings.Cut(attr, "=")
+			if name = strings.Trim(name, asciiSpace); !strings.EqualFold(name, "domain") && !strings.EqualFold(name, "path") {
+				want = append(want, attr)
+			}
+		}
+		if strings.Join(others, ";") != strings.Join(want, ";") {
+			t.Fatalf("SetCookie(%q) = %q, which changed other attributes", value, got)
+		}
+		if again := SetCookie(got, testAppPath); again != got {
+			t.Fatalf("SetCookie is not idempotent on %q: %q, then %q", value, got, again)
+		}
+	})
+}
+
+func FuzzValidateAncestor(f *testing.F) {
+	for _, tt := range validateAncestorTests {
+		f.Add(tt.src)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if ValidateAncestor(src) != nil || src == "'self'" {
+			return
+		}
+		if strings.ContainsAny(src, asciiSpace+"\v;,'\"") {
+			t.Fatalf("ValidateAncestor accepted %q, which would break the policy", src)
+		}
+		u, err := url.Parse(src)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("ValidateAncestor accepted %q, which is not an origin (%v)", src, err)
+		}
+	})
+}

@@ -1,0 +1,99 @@
+package rewrite
+
+import "testing"
+
+// testOwnHosts are the OwnHosts of the Locations under test: the upstream's
+// address and the gateway's host.
+var testOwnHosts = []string{"10.0.0.5:8080", "helpdesk.example.com", "[::1]:9000", "[fd00::2]"}
+
+// locationTests are the cases of TestLocationRewrite, for the prefix
+// /apps/crm. An empty want means loc is returned unchanged.
+var locationTests = []struct {
+	name         string
+	loc          string
+	upstreamPath string
+	want         string
+}{
+	{name: "root-relative path is prefixed", loc: "/login", upstreamPath: "/", want: "/apps/crm/login"},
+	{name: "root is prefixed", loc: "/", upstreamPath: "/a", want: "/apps/crm/"},
+	{name: "query and fragment are kept", loc: "/login?x=1#f", upstreamPath: "/", want: "/apps/crm/login?x=1#f"},
+	{name: "upstream URL becomes a path", loc: "http://10.0.0.5:8080/login?next=%2Fx", upstreamPath: "/", want: "/apps/crm/login?next=%2Fx"},
+	{name: "gateway URL becomes a path", loc: "https://helpdesk.example.com/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "own host without port matches any port", loc: "https://helpdesk.example.com:8443/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "own host is matched ignoring case", loc: "HTTPS://HelpDesk.Example.COM/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "own IPv6 host", loc: "http://[::1]:9000/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "own IPv6 host on another port is external", loc: "http://[::1]:9001/x", upstreamPath: "/"},
+	{name: "own IPv6 host without port matches any port", loc: "http://[fd00::2]:8080/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "own URL without path goes to the app root", loc: "http://10.0.0.5:8080", upstreamPath: "/a/b", want: "/apps/crm/"},
+	{name: "own URL without path keeps its query", loc: "http://10.0.0.5:8080?x=1", upstreamPath: "/a/b", want: "/apps/crm/?x=1"},
+	{name: "own URL path is not resolved against the request", loc: "http://10.0.0.5:8080/../x", upstreamPath: "/a/b", want: "/apps/crm/x"},
+	{name: "upstream host on another port is external", loc: "http://10.0.0.5:9090/x", upstreamPath: "/"},
+	{name: "external URL is unchanged", loc: "https://evil.example/", upstreamPath: "/"},
+	{name: "own host as user information is external", loc: "https://10.0.0.5:8080@evil.example/", upstreamPath: "/"},
+	{name: "protocol-relative external URL is unchanged", loc: "//evil.example/x", upstreamPath: "/"},
+	{name: "protocol-relative own URL becomes a path", loc: "//10.0.0.5:8080/y", upstreamPath: "/", want: "/apps/crm/y"},
+	{name: "relative path is resolved against the request directory", loc: "login", upstreamPath: "/a/b", want: "/apps/crm/a/login"},
+	{name: "relative path from a directory", loc: "login", upstreamPath: "/a/b/", want: "/apps/crm/a/b/login"},
+	{name: "relative parent cannot leave the prefix", loc: "../x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "relative parent from a subdirectory", loc: "../x", upstreamPath: "/a/b/c", want: "/apps/crm/a/x"},
+	{name: "query-only reference keeps the request path", loc: "?q=1", upstreamPath: "/a/b", want: "/apps/crm/a/b?q=1"},
+	{name: "fragment-only reference keeps the request path", loc: "#top", upstreamPath: "/a/b", want: "/apps/crm/a/b#top"},
+	{name: "request path is escaped", loc: "next", upstreamPath: "/my dir/page", want: "/apps/crm/my%20dir/next"},
+	{name: "path already under the prefix is unchanged", loc: "/apps/crm/already", upstreamPath: "/"},
+	{name: "prefix itself is unchanged", loc: "/apps/crm", upstreamPath: "/"},
+	{name: "prefix with query is unchanged", loc: "/apps/crm?x=1", upstreamPath: "/"},
+	{name: "own URL already under the prefix loses only its host", loc: "https://helpdesk.example.com/apps/crm/x?y", upstreamPath: "/", want: "/apps/crm/x?y"},
+	{name: "path sharing the prefix's text is prefixed", loc: "/apps/crmx", upstreamPath: "/", want: "/apps/crm/apps/crmx"},
+	{name: "dot segments cannot climb out", loc: "/../../etc", upstreamPath: "/", want: "/apps/crm/etc"},
+	{name: "dot segments are removed before the prefix check", loc: "/apps/crm/../../etc", upstreamPath: "/", want: "/apps/crm/etc"},
+	{name: "encoded dot segments cannot climb out", loc: "/apps/crm/%2e%2E/.%2e/etc", upstreamPath: "/", want: "/apps/crm/etc"},
+	{name: "dot segments keep a trailing slash", loc: "/a/./b/../c/.", upstreamPath: "/", want: "/apps/crm/a/c/"},
+	{name: "three dots are a name", loc: "/.../x", upstreamPath: "/", want: "/apps/crm/.../x"},
+	{name: "escaping is kept", loc: "/caf%C3%A9/a%2Fb?q=a%20b#frag%20x", upstreamPath: "/", want: "/apps/crm/caf%C3%A9/a%2Fb?q=a%20b#frag%20x"},
+	{name: "backslash is escaped", loc: `/\evil.example`, upstreamPath: "/", want: "/apps/crm/%5Cevil.example"},
+	{name: "leading slashes stay on the gateway", loc: "///evil.example", upstreamPath: "/", want: "/apps/crm///evil.example"},
+	{name: "empty location is unchanged", loc: "", upstreamPath: "/"},
+	{name: "unparsable location is unchanged", loc: "http://[::1", upstreamPath: "/"},
+	{name: "mailto is unchanged", loc: "mailto:x@y", upstreamPath: "/"},
+	{name: "javascript is unchanged", loc: "javascript:alert(1)", upstreamPath: "/"},
+	{name: "other scheme on an own host is unchanged", loc: "ftp://10.0.0.5:8080/x", upstreamPath: "/"},
+}
+
+func TestLocationRewrite(t *testing.T) {
+	l := Location{Prefix: "/apps/crm", OwnHosts: testOwnHosts}
+	for _, tt := range locationTests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want
+			if want == "" {
+				want = tt.loc
+			}
+			if got := l.Rewrite(tt.loc, tt.upstreamPath); got != want {
+				t.Errorf("Rewrite(%q, %q) = %q, want %q", tt.loc, tt.upstreamPath, got, want)
+			}
+		})
+	}
+}
+
+func TestLocationRewriteAtRoot(t *testing.T) {
+	tests := []struct {
+		name   string
+		prefix string
+		loc    string
+		want   string
+	}{
+		{name: "path is kept under an empty prefix", loc: "/login?x", want: "/login?x"},
+		{name: "own URL becomes a path under an empty prefix", loc: "http://10.0.0.5:8080/x", want: "/x"},
+		{name: "leading slashes are merged so that no host is named", loc: "/.//evil.example/x", want: "/evil.example/x"},
+		{name: "own URL with leading slashes names no host", loc: "http://10.0.0.5:8080//evil.example", want: "/evil.example"},
+		{name: "slash prefix is taken as the root", prefix: "/", loc: "///evil.example", want: "/evil.example"},
+		{name: "trailing slash of a prefix is ignored", prefix: "/apps/crm/", loc: "/x", want: "/apps/crm/x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := Location{Prefix: tt.prefix, OwnHosts: testOwnHosts}
+			if got := l.Rewrite(tt.loc, "/"); got != tt.want {
+				t.Errorf("Rewrite(%q) with prefix %q = %q, want %q", tt.loc, tt.prefix, got, tt.want)
+			}
+		})
+	}
+}

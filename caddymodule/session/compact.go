@@ -1,0 +1,80 @@
+package session
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// segment decodes one part of a compact serialization. Strict decoding
+// rejects non-zero padding bits, so each token has a single spelling.
+var segment = base64.RawURLEncoding.Strict()
+
+// headerAlg checks that token is a JWS in compact serialization whose three
+// parts are canonical unpadded base64url, and returns the "alg" of its
+// protected header. Header parameters that change how the token must be
+// processed ("crit", "b64") are rejected, since none is supported.
+func headerAlg(token string) (string, error) {
+	for i := 0; i < len(token); i++ {
+		if !isSegmentByte(token[i]) {
+			return "", fmt.Errorf("invalid character: %w", ErrMalformed)
+		}
+	}
+	switch n := strings.Count(token, "."); {
+	case n == 4:
+		return "", fmt.Errorf("encrypted tokens are not supported: %w", ErrMalformed)
+	case n != 2:
+		return "", fmt.Errorf("%d parts, want 3: %w", n+1, ErrMalformed)
+	}
+	h, rest, _ := strings.Cut(token, ".")
+	p, s, _ := strings.Cut(rest, ".")
+	if h == "" || p == "" {
+		return "", fmt.Errorf("empty header or payload: %w", ErrMalformed)
+	}
+	header, err := segment.DecodeString(h)
+	if err != nil {
+		return "", fmt.Errorf("header: invalid base64url: %w", ErrMalformed)
+	}
+	if _, err := segment.DecodeString(p); err != nil {
+		return "", fmt.Errorf("payload: invalid base64url: %w", ErrMalformed)
+	}
+	if _, err := segment.DecodeString(s); err != nil {
+		return "", fmt.Errorf("signature: invalid base64url: %w", ErrMalformed)
+	}
+	var params map[string]json.RawMessage
+	if err := json.Unmarshal(header, &params); err != nil || params == nil {
+		return "", fmt.Errorf("header is not a json object: %w", ErrMalformed)
+	}
+	for _, name := range []string{"crit", "b64"} {
+		if _, ok := params[name]; ok {
+			return "", fmt.Errorf("unsupported header parameter %s: %w", name, ErrMalformed)
+		}
+	}
+	var alg string
+	if err := json.Unmarshal(params["alg"], &alg); err != nil || alg == "" {
+		return "", fmt.Errorf("header has no alg: %w", ErrMalformed)
+	}
+	return alg, nil
+}
+
+func isSegmentByte(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '_' || c == '.'
+}
+
+// printableAlg returns alg for an error message when it looks like a JOSE
+// algorithm name, and a placeholder otherwise, so that arbitrary header text
+// never reaches a log line.
+func printableAlg(alg string) string {
+	if len(alg) > 16 {
+		return "(invalid)"
+	}
+	for i := 0; i < len(alg); i++ {
+		c := alg[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '+') {
+			return "(invalid)"
+		}
+	}
+	return alg
+}

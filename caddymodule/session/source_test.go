@@ -1,0 +1,117 @@
+package session_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
+)
+
+func TestSourceToken(t *testing.T) {
+	both := session.Source{Cookie: "hd_session", Bearer: true}
+	tests := []struct {
+		name    string
+		src     session.Source // both when zero
+		cookies []string       // Cookie header values
+		auth    []string       // Authorization header values
+		want    string
+		wantErr error
+	}{
+		{name: "cookie only", cookies: []string{"hd_session=tok-a"}, want: "tok-a"},
+		{name: "cookie among others", cookies: []string{"theme=dark; hd_session=tok-a; hd_session2=tok-b"}, want: "tok-a"},
+		{name: "bearer only", auth: []string{"Bearer tok-a"}, want: "tok-a"},
+		{name: "bearer scheme is case-insensitive", auth: []string{"bEARER tok-a"}, want: "tok-a"},
+		{name: "bearer with extra spaces", auth: []string{"  Bearer   tok-a  "}, want: "tok-a"},
+		{name: "cookie and bearer equal", cookies: []string{"hd_session=tok-a"}, auth: []string{"Bearer tok-a"}, want: "tok-a"},
+		{name: "cookie and bearer different conflict", cookies: []string{"hd_session=tok-a"}, auth: []string{"Bearer tok-b"}, wantErr: session.ErrConflictingTokens},
+		{name: "two session cookies differing conflict", cookies: []string{"hd_session=tok-a; hd_session=tok-b"}, wantErr: session.ErrConflictingTokens},
+		{name: "session cookies differing across headers conflict", cookies: []string{"hd_session=tok-a", "hd_session=tok-b"}, wantErr: session.ErrConflictingTokens},
+		{name: "two identical session cookies", cookies: []string{"hd_session=tok-a; x=1; hd_session=tok-a"}, want: "tok-a"},
+		{name: "two bearer headers differing conflict", auth: []string{"Bearer tok-a", "Bearer tok-b"}, wantErr: session.ErrConflictingTokens},
+		{name: "basic auth is ignored", cookies: []string{"hd_session=tok-a"}, auth: []string{"Basic dXNlcjpwYXNz"}, want: "tok-a"},
+		{name: "basic auth alone is no token", auth: []string{"Basic dXNlcjpwYXNz"}, wantErr: session.ErrNoToken},
+		{name: "no token", cookies: []string{"theme=dark"}, wantErr: session.ErrNoToken},
+		{name: "no headers at all", wantErr: session.ErrNoToken},
+		{name: "empty cookie value is no token", cookies: []string{"hd_session="}, wantErr: session.ErrNoToken},
+		{name: "empty bearer credentials are no token", auth: []string{"Bearer "}, wantErr: session.ErrNoToken},
+		{name: "cookie source off ignores the cookie", src: session.Source{Bearer: true}, cookies: []string{"hd_session=tok-a"}, auth: []string{"Bearer tok-b"}, want: "tok-b"},
+		{name: "bearer source off ignores the header", src: session.Source{Cookie: "hd_session"}, cookies: []string{"hd_session=tok-a"}, auth: []string{"Bearer tok-b"}, want: "tok-a"},
+		{name: "bearer source off and no cookie", src: session.Source{Cookie: "hd_session"}, auth: []string{"Bearer tok-b"}, wantErr: session.ErrNoToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tt.src
+			if src == (session.Source{}) {
+				src = both
+			}
+			r := httptest.NewRequest(http.MethodGet, "/apps/crm/", nil)
+			r.Header["Cookie"] = tt.cookies
+			r.Header["Authorization"] = tt.auth
+			got, err := src.Token(r)
+			if tt.wantErr != nil {
+				checkError(t, err, tt.wantErr, "tok-a", "tok-b")
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Token = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSourceStrip(t *testing.T) {
+	src := session.Source{Cookie: "hd_session", Bearer: true}
+	tests := []struct {
+		name    string
+		src     session.Source // src when zero
+		cookies []string
+		want    []string // nil: no Cookie header left
+	}{
+		{name: "session cookie in the middle", cookies: []string{"a=1; hd_session=tok; b=2"}, want: []string{"a=1; b=2"}},
+		{name: "session cookie first", cookies: []string{"hd_session=tok; a=1"}, want: []string{"a=1"}},
+		{name: "session cookie last", cookies: []string{"a=1; hd_session=tok"}, want: []string{"a=1"}},
+		{name: "session cookie alone deletes the header", cookies: []string{"hd_session=tok"}, want: nil},
+		{name: "every session cookie goes", cookies: []string{"hd_session=x; z=1; hd_session=y"}, want: []string{"z=1"}},
+		{name: "other cookies kept byte for byte", cookies: []string{`a=1;b=2;  hd_session=tok;c="q v";d=`}, want: []string{`a=1;b=2;c="q v";d=`}},
+		{name: "similar names are kept", cookies: []string{"hd_session2=x; hd_session=y; xhd_session=z"}, want: []string{"hd_session2=x; xhd_session=z"}},
+		{name: "session cookie with spaces around its name", cookies: []string{"a=1;  hd_session =tok"}, want: []string{"a=1"}},
+		{name: "session cookie without a value", cookies: []string{"hd_session; a=1"}, want: []string{"a=1"}},
+		{name: "header without the session cookie is untouched", cookies: []string{"a=1;  b=2 ; c;"}, want: []string{"a=1;  b=2 ; c;"}},
+		{name: "several cookie headers", cookies: []string{"a=1; hd_session=x", "hd_session=y", "b=2"}, want: []string{"a=1", "b=2"}},
+		{name: "no cookie header", cookies: nil, want: nil},
+		{name: "bearer source off still deletes authorization", src: session.Source{Cookie: "hd_session"}, cookies: []string{"a=1"}, want: []string{"a=1"}},
+		{name: "cookie source off keeps cookies", src: session.Source{Bearer: true}, cookies: []string{"hd_session=tok; a=1"}, want: []string{"hd_session=tok; a=1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.src
+			if s == (session.Source{}) {
+				s = src
+			}
+			h := http.Header{
+				"Cookie":        tt.cookies,
+				"Authorization": {"Bearer tok", "Basic dXNlcjpwYXNz"},
+				"X-Other":       {"kept"},
+			}
+			if tt.cookies == nil {
+				delete(h, "Cookie")
+			}
+			s.Strip(h)
+			got, ok := h["Cookie"]
+			if tt.want == nil && ok {
+				t.Errorf("Cookie = %q, want no header", got)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Cookie = %q, want %q", got, tt.want)
+			}
+			if v, ok := h["Authorization"]; ok {
+				t.Errorf("Authorization = %q, want deleted", v)
+			}
+			if h.Get("X-Other") != "kept" {
+				t.Errorf("X-Other = %q, want kept", h.Get("X-Other"))
+			}
+		})
+	}
+}
