@@ -176,8 +176,9 @@ func endsInNumber(label string) bool {
 //
 // In each policy the first frame-ancestors directive is replaced, later ones
 // are removed, and one is appended to a policy that has none. Other
-// directives are kept byte for byte. A policy that is empty or only
-// whitespace becomes "frame-ancestors " + ancestors.
+// directives are kept byte for byte; only whitespace at the end of a policy
+// is dropped. A policy that is empty or only whitespace becomes
+// "frame-ancestors " + ancestors.
 func FrameAncestors(value, ancestors string) string {
 	policies := strings.Count(value, ",") + 1
 	var b strings.Builder
