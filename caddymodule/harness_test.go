@@ -221,3 +221,13 @@ func decodeSeen(t *testing.T, body string) seen {
 	}
 	return s
 }
+
+// mustConfig decodes a JSON Caddy config.
+func mustConfig(t *testing.T, raw string) *caddy.Config {
+	t.Helper()
+	var cfg caddy.Config
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		t.Fatalf("test config: %v", err)
+	}
+	return &cfg
+}

@@ -1,0 +1,51 @@
+package caddymodule
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// TestJSONConfigErrorsNameTheProblem loads JSON configs, which skip the
+// Caddyfile parser, and checks that Provision and Validate refuse each
+// mistake with a message naming the app and the field.
+func TestJSONConfigErrorsNameTheProblem(t *testing.T) {
+	const session = `"session": {"hmac_secret": "` + testSecret + `"}`
+	const backend = `"backend": {"handler": "static_response"}`
+	cases := []struct{ name, handler, want string }{
+		{"no session", `"apps": [{"id": "crm", ` + backend + `}]`, "session: required"},
+		{"short secret", `"session": {"hmac_secret": "short"}`, "hmac secret too short"},
+		{"secret placeholder unset", `"session": {"hmac_secret": "{env.HELPDESK_TEST_UNSET_VARIABLE}"}`, "hmac_secret: required"},
+		{"unknown algorithm", `"session": {"hmac_secret": "` + testSecret + `", "algorithm": "RS256"}`, "unsupported hmac algorithm"},
+		{"unknown claim field", `"session": {"hmac_secret": "` + testSecret + `", "claims": {"team": "t"}}`, `claim "team": unknown field`},
+		{"bad prefix", `"prefix": "apps", ` + session, `prefix "apps": must begin with /`},
+		{"bad frame ancestor", `"frame_ancestors": ["*"], ` + session, `frame ancestor "*"`},
+		{"bad id", session + `, "apps": [{"id": "Bad_Id", ` + backend + `}]`, `app "Bad_Id": id:`},
+		{"reserved id", session + `, "apps": [{"id": "_bridge", ` + backend + `}]`, `app "_bridge": id: names beginning with _ are reserved`},
+		{"duplicate id", session + `, "apps": [{"id": "crm", ` + backend + `}, {"id": "crm", ` + backend + `}]`, `app "crm": duplicate id`},
+		{"unknown placement", session + `, "apps": [{"id": "crm", "placement": "footer", ` + backend + `}]`, `app "crm": placement "footer"`},
+		{"unknown mode", session + `, "apps": [{"id": "crm", "mode": "modal", ` + backend + `}]`, `app "crm": mode "modal"`},
+		{"unknown role", session + `, "apps": [{"id": "crm", "roles": ["root"], ` + backend + `}]`, `app "crm": roles: unknown role "root"`},
+		{"no backend", session + `, "apps": [{"id": "crm"}]`, `app "crm": backend: required`},
+		{"unknown backend module", session + `, "apps": [{"id": "crm", "backend": {"handler": "nope"}}]`, `app "crm": loading backend`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := fmt.Sprintf(`{"admin": {"disabled": true}, "apps": {"http": {"servers": {"s": {
+				"listen": ["127.0.0.1:0"],
+				"routes": [{"handle": [{"handler": "helpdesk_apps", %s}]}]}}}}}`, c.handler)
+			err := caddy.Validate(mustConfig(t, cfg))
+			if err == nil {
+				t.Fatalf("config accepted; want an error containing %q", c.want)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q\ndoes not contain %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), testSecret) {
+				t.Error("the error reveals the secret")
+			}
+		})
+	}
+}
