@@ -53,6 +53,20 @@ type App struct {
 	// Disabled apps are hidden and unreachable (404), their config kept.
 	Disabled bool `json:"disabled,omitempty"`
 
+	// Inject adds the helpdesk:apps client shim to the app's HTML documents,
+	// so the app joins the protocol with no change of its own. Default:
+	// `true`.
+	Inject *bool `json:"inject,omitempty"`
+
+	// AutoResize makes the shim report the height of the app's pages to the
+	// Helpdesk whenever it changes, so popups fit their content. Default:
+	// `false`.
+	AutoResize bool `json:"auto_resize,omitempty"`
+
+	// ManualReady stops the shim from announcing the app as ready on load;
+	// the app calls `HelpdeskApps.ready()` when it is. Default: `false`.
+	ManualReady bool `json:"manual_ready,omitempty"`
+
 	// Backend is the handler that serves the app, usually `reverse_proxy`;
 	// any `http.handlers` module works. It sees the request with the app's
 	// prefix stripped. Required.
@@ -63,6 +77,10 @@ type App struct {
 	prefix string
 	// path is the app's mount path with its trailing slash.
 	path string
+	// shimAttrs are the attributes of the injected shim's script element
+	// that do not change per response, and shim the element in its usual
+	// form; both nil when injection is off.
+	shimAttrs, shim []byte
 }
 
 // Placements and modes an app may use.

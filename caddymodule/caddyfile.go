@@ -51,6 +51,9 @@ func init() {
 //			order     <n>
 //			favorite
 //			disabled
+//			inject    on|off
+//			auto_resize
+//			manual_ready
 //			to        <upstreams...>
 //			reverse_proxy [<upstreams...>] {
 //				...
@@ -235,15 +238,27 @@ func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
 				return nil, d.Errf("app %q: order %q: not a whole number", app.ID, val)
 			}
 			app.Order = n
-		case "favorite", "disabled":
+		case "favorite", "disabled", "auto_resize", "manual_ready":
 			if d.NextArg() {
 				return nil, d.Errf("app %q: %s: takes no value", app.ID, field)
 			}
-			if field == "favorite" {
+			switch field {
+			case "favorite":
 				app.Favorite = true
-			} else {
+			case "disabled":
 				app.Disabled = true
+			case "auto_resize":
+				app.AutoResize = true
+			case "manual_ready":
+				app.ManualReady = true
 			}
+		case "inject":
+			var val string
+			if !d.AllArgs(&val) || val != "on" && val != "off" {
+				return nil, d.Errf("app %q: inject: expected on or off", app.ID)
+			}
+			on := val == "on"
+			app.Inject = &on
 		case "to", "reverse_proxy":
 			if app.BackendRaw != nil {
 				return nil, d.Errf("app %q: %s: the backend is already set; use either `to` or one reverse_proxy block", app.ID, field)

@@ -23,7 +23,7 @@ func writeErrorPage(w http.ResponseWriter, r *http.Request, status int) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	if isNavigation(r) {
+	if isDocumentRequest(r) {
 		hdr.Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
 		title := html.EscapeString(fmt.Sprintf("%d %s", status, http.StatusText(status)))
@@ -39,17 +39,4 @@ func writeErrorPage(w http.ResponseWriter, r *http.Request, status int) {
 		Error   string `json:"error"`
 		Message string `json:"message"`
 	}{status, strings.ToLower(http.StatusText(status)), msg})
-}
-
-// isNavigation reports whether r is a browser loading a document: Fetch
-// Metadata says so, or, for clients that send none, it accepts HTML.
-func isNavigation(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Dest") {
-	case "document", "iframe", "frame", "embed", "object":
-		return true
-	case "":
-		return r.Header.Get("X-Requested-With") == "" &&
-			strings.Contains(r.Header.Get("Accept"), "text/html")
-	}
-	return false
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/helpdeskapps/gateway/bridgejs"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
@@ -57,6 +58,9 @@ type Handler struct {
 	Apps []*App `json:"apps,omitempty"`
 
 	apps      map[string]*App
+	client    *bridgejs.Script
+	host      *bridgejs.Script
+	clientURL string
 	ancestors string
 	source    session.Source
 	verifier  *session.Verifier
@@ -91,10 +95,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("session: %w", err)
 	}
 
+	scripts, err := bridgejs.Load()
+	if err != nil {
+		return fmt.Errorf("loading bridge scripts: %w", err)
+	}
+	h.client, h.host = scripts[bridgejs.Client], scripts[bridgejs.Host]
+	h.clientURL = h.Prefix + "/" + bridgePath + "/" + bridgejs.Client + "?v=" + h.client.Version
+
 	h.apps = make(map[string]*App, len(h.Apps))
 	for _, app := range h.Apps {
 		if err := app.provision(ctx, h.Prefix); err != nil {
 			return fmt.Errorf("app %q: %w", app.ID, err)
+		}
+		if app.Inject == nil || *app.Inject {
+			app.shimAttrs = shimAttrs(app, h.FrameAncestors)
+			app.shim = h.shimTag(app, rewrite.ScriptAccess{})
 		}
 		h.apps[app.ID] = app
 	}
@@ -153,6 +168,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 	id, sub, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+	if id == bridgePath {
+		return h.serveBridge(w, r, sub)
+	}
 	app := h.apps[id]
 	if app == nil || app.Disabled {
 		return h.deny(w, r, http.StatusNotFound, app, errors.New("no such app"))
@@ -176,7 +194,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	upstreamPath := "/" + sub
 	h.prepareRequest(r, app, upstreamPath, claims)
+	if app.shim != nil && isDocumentRequest(r) {
+		narrowAcceptEncoding(r.Header)
+	}
 	rw := newResponseWriter(w, r, h, app, upstreamPath)
+	defer func() {
+		if cerr := rw.close(); cerr != nil {
+			h.logger.Error("finishing app response", zap.String("app", app.ID), zap.Error(cerr))
+		}
+	}()
 	err = app.backend.ServeHTTP(rw, r, appNotFound)
 	if err == nil {
 		// A backend that wrote nothing still answered; its headers must go
@@ -184,6 +210,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		rw.ensureHeader()
 	}
 	return err
+}
+
+// bridgePath is the name under the prefix where the bridge scripts are
+// served; app ids cannot begin with "_".
+const bridgePath = "_bridge"
+
+// serveBridge serves the bridge scripts. They hold no secret and need no
+// session: host.js is loaded by the Helpdesk page itself.
+func (h *Handler) serveBridge(w http.ResponseWriter, r *http.Request, name string) error {
+	switch name {
+	case bridgejs.Client:
+		h.client.ServeHTTP(w, r)
+	case bridgejs.Host:
+		h.host.ServeHTTP(w, r)
+	default:
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such bridge script"))
+	}
+	return nil
 }
 
 // authenticate reads and verifies the request's session token.

@@ -31,17 +31,19 @@ var caddyMu sync.Mutex
 // when the test ends.
 func startCaddy(t *testing.T, site string) string {
 	t.Helper()
+	addr := freeAddr(t)
+	startCaddyfile(t, fmt.Sprintf("http://%s {\n\tbind 127.0.0.1\n%s\n}\n", addr, site))
+	return "http://" + addr
+}
+
+// startCaddyfile runs a whole Caddyfile, after global options that keep
+// the test quiet and self-contained, until the test ends.
+func startCaddyfile(t *testing.T, caddyfile string) {
+	t.Helper()
 	caddyMu.Lock()
 	t.Cleanup(caddyMu.Unlock)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
-	caddyfile := fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tlog {\n\t\tlevel WARN\n\t}\n}\nhttp://%s {\n\tbind 127.0.0.1\n%s\n}\n", addr, site)
+	caddyfile = "{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tlog {\n\t\tlevel WARN\n\t}\n}\n" + caddyfile
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {
 		t.Fatalf("adapting test Caddyfile: %v\n%s", err, caddyfile)
@@ -54,7 +56,17 @@ func startCaddy(t *testing.T, site string) string {
 			t.Errorf("stopping caddy: %v", err)
 		}
 	})
-	return "http://" + addr
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // seen is what an upstream test server recorded of one request.
@@ -68,8 +80,8 @@ type seen struct {
 }
 
 // upstream is a real HTTP server standing in for an app. It records every
-// request; /headers is served by headerServer, every other path echoes the
-// request as JSON.
+// request; /headers and /page are served by headerServer and pageServer,
+// every other path echoes the request as JSON.
 type upstream struct {
 	*httptest.Server
 	mu   sync.Mutex
@@ -84,8 +96,12 @@ func newUpstream(t *testing.T) *upstream {
 		u.mu.Lock()
 		u.reqs = append(u.reqs, s)
 		u.mu.Unlock()
-		if r.URL.Path == "/headers" {
+		switch r.URL.Path {
+		case "/headers":
 			headerServer.ServeHTTP(w, r)
+			return
+		case "/page":
+			pageServer.ServeHTTP(w, r)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -4,17 +4,21 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/helpdeskapps/gateway/caddymodule/htmlstream"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
 
 // responseWriter rewrites an app's response headers as they are written:
 // frame headers for the configured ancestors, Location and Set-Cookie kept
-// inside the app's path. Bodies stream through untouched, so WebSocket
-// upgrades (through Unwrap and http.ResponseController) and SSE flushes work.
+// inside the app's path. HTML documents stream through the shim injector
+// (decoded first when gzip or zstd); every other body streams through
+// untouched, so WebSocket upgrades (through Unwrap and
+// http.ResponseController) and SSE flushes work.
 type responseWriter struct {
 	*caddyhttp.ResponseWriterWrapper
 	req          *http.Request
@@ -22,6 +26,13 @@ type responseWriter struct {
 	app          *App
 	upstreamPath string
 	wroteHeader  bool
+
+	// body receives the body when it is rewritten: the injector, or the
+	// decoder in front of it; nil when the body passes through.
+	body     io.WriteCloser
+	injector *htmlstream.Injector
+	// locked is the client writer shared with a decoding goroutine.
+	locked *lockedWriter
 }
 
 func newResponseWriter(w http.ResponseWriter, r *http.Request, h *Handler, app *App, upstreamPath string) *responseWriter {
@@ -47,7 +58,35 @@ func (rw *responseWriter) WriteHeader(status int) {
 	}
 	rw.wroteHeader = true
 	rw.rewriteHeaders()
+	if rw.app.shimAttrs != nil && isInjectable(rw.req, status, rw.Header()) {
+		rw.startInjection()
+	}
 	rw.ResponseWriterWrapper.WriteHeader(status)
+}
+
+// startInjection routes the body through the shim injector. The body
+// changes, so its length is unknown and a strong validator becomes weak
+// (RFC 9110 §8.8.1); a decoded body loses its Content-Encoding.
+func (rw *responseWriter) startInjection() {
+	hdr := rw.Header()
+	tag := rw.app.shim
+	if acc := rewrite.ScriptAccessFor(hdr); acc != (rewrite.ScriptAccess{}) {
+		tag = rw.h.shimTag(rw.app, acc)
+	}
+	hdr.Del("Content-Length")
+	if etag := hdr.Get("ETag"); strings.HasPrefix(etag, `"`) {
+		hdr.Set("ETag", "W/"+etag)
+	}
+	coding := contentEncoding(hdr)
+	if coding == "" {
+		rw.injector = htmlstream.NewInjector(rw.ResponseWriter, tag)
+		rw.body = rw.injector
+		return
+	}
+	hdr.Del("Content-Encoding")
+	rw.locked = &lockedWriter{w: rw.ResponseWriter}
+	rw.injector = htmlstream.NewInjector(rw.locked, tag)
+	rw.body = newDecoder(coding, rw.injector)
 }
 
 // rewriteHeaders applies the frame, Location and Set-Cookie rules.
@@ -90,22 +129,46 @@ func (rw *responseWriter) ownHosts() []string {
 // Write writes the headers first if the backend did not.
 func (rw *responseWriter) Write(p []byte) (int, error) {
 	rw.ensureHeader()
+	if rw.body != nil {
+		return rw.body.Write(p)
+	}
 	return rw.ResponseWriterWrapper.Write(p)
 }
 
-// ReadFrom writes the headers first if the backend did not, then lets the
-// underlying writer copy the body.
+// ReadFrom writes the headers first if the backend did not, then copies the
+// body: through the injector, or by the underlying writer's own means.
 func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	rw.ensureHeader()
+	if rw.body != nil {
+		return io.Copy(rw.body, r)
+	}
 	return rw.ResponseWriterWrapper.ReadFrom(r)
 }
 
-// FlushError writes the headers first if the backend did not, then flushes.
-// Without it, http.ResponseController would flush the underlying writer and
-// send headers that were never rewritten.
+// FlushError writes the headers first if the backend did not, then flushes
+// what is written so far. Without it, http.ResponseController would flush
+// the underlying writer and send headers that were never rewritten.
 func (rw *responseWriter) FlushError() error {
 	rw.ensureHeader()
+	switch {
+	case rw.locked != nil:
+		// The decoder writes what it has decoded; flush that.
+		return rw.locked.flush()
+	case rw.injector != nil:
+		if err := rw.injector.Flush(); err != nil {
+			return err
+		}
+	}
 	return http.NewResponseController(rw.ResponseWriter).Flush()
+}
+
+// close finishes a rewritten body: the rest of a compressed body is decoded
+// and the injector writes what it held back.
+func (rw *responseWriter) close() error {
+	if rw.body == nil {
+		return nil
+	}
+	return rw.body.Close()
 }
 
 // ensureHeader writes a 200 status if nothing was written yet.

@@ -1,0 +1,378 @@
+// Package htmlstream inserts a tag, such as a script element, into an HTML
+// document while it streams through.
+//
+// The tag goes right after the document's <head> start tag or, when some
+// other content comes first, right before that content, which is where the
+// HTML parser opens the head implicitly. Only the document's prologue is
+// read, byte by byte, the way the HTML tokenizer reads it: a byte order mark,
+// whitespace, comments, doctypes and other markup declarations, processing
+// instructions and the <html> start tag. Once the tag is in, every write
+// passes straight through. Bytes are written on as soon as their meaning is
+// known; at most a few are held back, such as "<hea" at the end of a write,
+// so memory use does not depend on the document.
+package htmlstream
+
+import "io"
+
+// maxHold is the most bytes an Injector holds back: a tag start whose name
+// may still turn out to be head or html.
+const maxHold = len("<head")
+
+// state is where an Injector is in the document's prologue. The states for
+// comments and start tags follow those of the HTML tokenizer, keeping only
+// what decides where a comment or tag ends.
+type state uint8
+
+const (
+	stateStart             state = iota // nothing read yet
+	stateBOM1                           // after the first byte of a byte order mark
+	stateBOM2                           // after the second byte of a byte order mark
+	stateData                           // between prologue items
+	stateTagOpen                        // after "<" and maybe the start of a tag name
+	stateBang                           // after "<!"
+	stateBangDash                       // after "<!-"
+	stateBogus                          // in a doctype, other declaration or processing instruction
+	stateCommentStart                   // after "<!--"
+	stateCommentStartDash               // after "<!---"
+	stateComment                        // in a comment
+	stateCommentEndDash                 // after "-" in a comment
+	stateCommentEnd                     // after "--" in a comment
+	stateCommentEndBang                 // after "--!" in a comment
+	stateBeforeAttrName                 // in an html or head start tag, between attributes
+	stateAttrName                       // in an attribute name
+	stateAfterAttrName                  // after an attribute name
+	stateBeforeAttrValue                // after "="
+	stateAttrValueDouble                // in a double-quoted attribute value
+	stateAttrValueSingle                // in a single-quoted attribute value
+	stateAttrValueUnquoted              // in an unquoted attribute value
+	stateDone                           // the tag has been written
+)
+
+// action is what an Injector does with one byte of the prologue.
+type action uint8
+
+const (
+	copyByte     action = iota // the held bytes and this one belong to the prologue
+	holdByte                   // this byte's meaning is not known yet
+	insertBefore               // the tag goes before the held bytes and this one
+	insertAfter                // the tag goes after the held bytes and this one
+)
+
+// Injector is an io.WriteCloser that copies an HTML document to an
+// underlying writer and inserts a tag exactly once, at the first sensible
+// place: right after the <head> start tag or, when the document has other
+// content before any, right before that content. A document with no content
+// at all, only whitespace and comments say, gets the tag at its end.
+//
+// An Injector is not safe for concurrent use. The first error from the
+// underlying writer is returned by every later call.
+type Injector struct {
+	w     io.Writer
+	tag   []byte
+	state state
+	head  bool // the start tag being read is head, not html
+	n     int  // number of bytes held back in hold
+	hold  [maxHold]byte
+	err   error
+}
+
+var _ io.WriteCloser = (*Injector)(nil)
+
+// NewInjector returns an Injector that writes to w and inserts tag. It keeps
+// tag, which must not be modified until the Injector is closed.
+func NewInjector(w io.Writer, tag []byte) *Injector {
+	return &Injector{w: w, tag: tag}
+}
+
+// Write implements io.Writer. It returns len(p) on success: bytes held back
+// until their meaning is known count as written. Once the tag has been
+// written, Write hands p straight to the underlying writer.
+func (in *Injector) Write(p []byte) (int, error) {
+	if in.err != nil {
+		return 0, in.err
+	}
+	if in.state == stateDone {
+		var n int
+		n, in.err = in.w.Write(p)
+		return n, in.err
+	}
+	in.scan(p)
+	if in.err != nil {
+		return 0, in.err
+	}
+	return len(p), nil
+}
+
+// Flush is called when the response is flushed. The Injector writes every
+// byte on as soon as its meaning is known, so everything written so far has
+// already reached the underlying writer, except at most the few bytes of an
+// undecided byte order mark or tag start, which cannot be written before the
+// bytes that follow them. Flush therefore has nothing to write; it returns
+// the underlying writer's error, if any.
+func (in *Injector) Flush() error {
+	return in.err
+}
+
+// Close writes the bytes held back and, if the tag has not been written
+// yet, appends it, unless nothing at all was written: an empty document
+// stays empty. Close does not close the underlying writer.
+func (in *Injector) Close() error {
+	if in.err != nil || in.state == stateDone || in.state == stateStart {
+		return in.err
+	}
+	in.state = stateDone
+	in.emitHeld()
+	in.emit(in.tag)
+	return in.err
+}
+
+// Injected reports whether the tag has been written.
+func (in *Injector) Injected() bool {
+	return in.state == stateDone
+}
+
+// scan reads p, a piece of the prologue, writing on what belongs to it and
+// inserting the tag, followed by the rest of p, as soon as its place is
+// found.
+func (in *Injector) scan(p []byte) {
+	start := 0 // p[start:i] belongs to the prologue and is not written yet
+	for i, c := range p {
+		switch in.step(c) {
+		case copyByte:
+			if in.n > 0 { // then start == i
+				in.emitHeld()
+			}
+		case holdByte:
+			in.emit(p[start:i])
+			in.hold[in.n] = c
+			in.n++
+			start = i + 1
+		case insertBefore:
+			in.state = stateDone
+			in.emit(p[start:i])
+			in.emit(in.tag)
+			in.emitHeld()
+			in.emit(p[i:])
+			return
+		case insertAfter:
+			in.state = stateDone
+			in.emitHeld()
+			in.emit(p[start : i+1])
+			in.emit(in.tag)
+			in.emit(p[i+1:])
+			return
+		}
+	}
+	in.emit(p[start:])
+}
+
+// step moves the Injector past c and says what to do with it.
+func (in *Injector) step(c byte) action {
+	switch in.state {
+	case stateStart:
+		if c == 0xEF {
+			in.state = stateBOM1
+			return holdByte
+		}
+		in.state = stateData
+		return in.step(c)
+	case stateBOM1:
+		if c == 0xBB {
+			in.state = stateBOM2
+			return holdByte
+		}
+		return insertBefore
+	case stateBOM2:
+		if c == 0xBF {
+			in.state = stateData
+			return copyByte
+		}
+		return insertBefore
+	case stateData:
+		switch {
+		case isSpace(c):
+			return copyByte
+		case c == '<':
+			in.state = stateTagOpen
+			return holdByte
+		}
+		return insertBefore
+	case stateTagOpen:
+		return in.tagOpen(c)
+	case stateBang:
+		if c == '-' {
+			in.state = stateBangDash
+			return copyByte
+		}
+		in.state = stateBogus
+		return in.step(c)
+	case stateBangDash:
+		if c == '-' {
+			in.state = stateCommentStart
+			return copyByte
+		}
+		in.state = stateBogus
+		return in.step(c)
+	case stateBogus:
+		if c == '>' {
+			in.state = stateData
+		}
+	case stateCommentStart, stateCommentStartDash, stateComment, stateCommentEndDash, stateCommentEnd, stateCommentEndBang:
+		in.state = commentStep(in.state, c)
+	default:
+		return in.attrStep(c)
+	}
+	return copyByte
+}
+
+// tagOpen handles c after "<" and the part of a tag name held so far.
+func (in *Injector) tagOpen(c byte) action {
+	name := in.hold[1:in.n]
+	switch {
+	case len(name) == 0 && c == '!':
+		in.state = stateBang
+		return copyByte
+	case len(name) == 0 && c == '?':
+		in.state = stateBogus
+		return copyByte
+	case isSpace(c) || c == '/' || c == '>':
+		switch {
+		case equalFold(name, "head"):
+			in.head = true
+		case equalFold(name, "html"):
+			in.head = false
+		default:
+			return insertBefore
+		}
+		if c == '>' {
+			return in.endTag()
+		}
+		// A "/" starts the self-closing flag, which head and html ignore.
+		in.state = stateBeforeAttrName
+		return copyByte
+	case continues(name, c, "head") || continues(name, c, "html"):
+		return holdByte
+	}
+	return insertBefore
+}
+
+// commentStep returns the state after c in comment state s. A comment ends
+// at "-->", "--!>" or, abruptly, at "<!-->" or "<!--->".
+func commentStep(s state, c byte) state {
+	switch {
+	case c == '>' && s != stateComment && s != stateCommentEndDash:
+		return stateData
+	case c == '-':
+		switch s {
+		case stateCommentStart:
+			return stateCommentStartDash
+		case stateComment, stateCommentEndBang:
+			return stateCommentEndDash
+		}
+		return stateCommentEnd
+	case c == '!' && s == stateCommentEnd:
+		return stateCommentEndBang
+	}
+	return stateComment
+}
+
+// attrStep handles c in the attributes of an html or head start tag. Quoted
+// values may contain ">".
+func (in *Injector) attrStep(c byte) action {
+	s := in.state
+	switch {
+	case s == stateAttrValueDouble || s == stateAttrValueSingle:
+		if c == '"' && s == stateAttrValueDouble || c == '\'' && s == stateAttrValueSingle {
+			in.state = stateBeforeAttrName
+		}
+	case c == '>':
+		return in.endTag()
+	case s == stateAttrValueUnquoted:
+		if isSpace(c) {
+			in.state = stateBeforeAttrName
+		}
+	case s == stateBeforeAttrValue:
+		switch c {
+		case '"':
+			in.state = stateAttrValueDouble
+		case '\'':
+			in.state = stateAttrValueSingle
+		default:
+			if !isSpace(c) {
+				in.state = stateAttrValueUnquoted
+			}
+		}
+	case c == '/':
+		in.state = stateBeforeAttrName
+	case c == '=' && s != stateBeforeAttrName:
+		in.state = stateBeforeAttrValue
+	case isSpace(c):
+		if s == stateAttrName {
+			in.state = stateAfterAttrName
+		}
+	default:
+		in.state = stateAttrName
+	}
+	return copyByte
+}
+
+// endTag handles the ">" that ends an html or head start tag.
+func (in *Injector) endTag() action {
+	if in.head {
+		return insertAfter
+	}
+	in.state = stateData
+	return copyByte
+}
+
+// emit writes b to the underlying writer unless an earlier write failed.
+func (in *Injector) emit(b []byte) {
+	if len(b) > 0 && in.err == nil {
+		_, in.err = in.w.Write(b)
+	}
+}
+
+// emitHeld writes the bytes held back.
+func (in *Injector) emitHeld() {
+	in.emit(in.hold[:in.n])
+	in.n = 0
+}
+
+// isSpace reports whether c is ASCII whitespace as HTML defines it.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// lower returns c in lower case if it is an ASCII letter.
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// hasPrefixFold reports whether name is a prefix of s, a lower-case ASCII
+// name, ignoring ASCII case.
+func hasPrefixFold(s string, name []byte) bool {
+	if len(name) > len(s) {
+		return false
+	}
+	for i, c := range name {
+		if lower(c) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFold reports whether name equals s, a lower-case ASCII name,
+// ignoring ASCII case.
+func equalFold(name []byte, s string) bool {
+	return len(name) == len(s) && hasPrefixFold(s, name)
+}
+
+// continues reports whether name followed by c is a prefix of s, a
+// lower-case ASCII name, ignoring ASCII case.
+func continues(name []byte, c byte, s string) bool {
+	return len(name) < len(s) && lower(c) == s[len(name)] && hasPrefixFold(s, name)
+}

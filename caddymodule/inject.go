@@ -1,0 +1,240 @@
+package caddymodule
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/helpdeskapps/gateway/caddymodule/htmlstream"
+	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
+)
+
+// maxZstdWindow bounds the memory a zstd-encoded app page may make the
+// decoder hold; RFC 8878 §3.1.1.1.2 recommends decoders support 8 MiB.
+const maxZstdWindow = 8 << 20
+
+// shimAttrs returns the attributes of the shim's script element that do not
+// change per response: the app id, the Helpdesk origins it may talk to (the
+// keyword self standing for 'self'), and its options.
+func shimAttrs(a *App, ancestors []string) []byte {
+	origins := make([]string, len(ancestors))
+	for i, src := range ancestors {
+		origins[i] = src
+		if src == "'self'" {
+			origins[i] = "self"
+		}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, ` data-helpdesk-app="%s" data-helpdesk-origins="%s"`,
+		html.EscapeString(a.ID), html.EscapeString(strings.Join(origins, " ")))
+	if a.AutoResize {
+		b.WriteString(` data-auto-resize="true"`)
+	}
+	if a.ManualReady {
+		b.WriteString(` data-manual-ready="true"`)
+	}
+	return b.Bytes()
+}
+
+// shimTag returns the script element injected into one of a's pages, in the
+// form the page's policy lets run: a same-origin script (the usual case,
+// precomputed), with the page's nonce, or inline.
+func (h *Handler) shimTag(a *App, acc rewrite.ScriptAccess) []byte {
+	var b bytes.Buffer
+	b.WriteString("<script")
+	if !acc.Inline {
+		b.WriteString(` src="`)
+		b.WriteString(html.EscapeString(h.clientURL))
+		b.WriteByte('"')
+	}
+	b.Write(a.shimAttrs)
+	if acc.Nonce != "" {
+		b.WriteString(` nonce="`)
+		b.WriteString(html.EscapeString(acc.Nonce))
+		b.WriteByte('"')
+	}
+	b.WriteByte('>')
+	if acc.Inline {
+		b.Write(h.client.Body)
+	}
+	b.WriteString("</script>")
+	return b.Bytes()
+}
+
+// isDocumentRequest reports whether r loads a document or a frame: Fetch
+// Metadata says so or, from clients that send none, it accepts HTML. A
+// fetch() or XMLHttpRequest that happens to get HTML back is not one, and
+// its body is left alone.
+func isDocumentRequest(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "document", "iframe", "frame":
+		return true
+	case "":
+		accept := r.Header.Get("Accept")
+		return r.Header.Get("X-Requested-With") == "" &&
+			(strings.Contains(accept, "text/html") || strings.Contains(accept, "application/xhtml+xml"))
+	}
+	return false
+}
+
+// isInjectable reports whether a response with this status and these
+// headers, to req, is an HTML document the shim can go into: a 2xx with a
+// body (not 204, 205 or 206, not to HEAD), HTML or XHTML in an
+// ASCII-compatible charset, encoded in a way the gateway decodes.
+func isInjectable(req *http.Request, status int, hdr http.Header) bool {
+	if req.Method == http.MethodHead || status < 200 || status > 299 ||
+		status == http.StatusNoContent || status == http.StatusResetContent || status == http.StatusPartialContent {
+		return false
+	}
+	mediaType, params, err := mime.ParseMediaType(hdr.Get("Content-Type"))
+	if err != nil || mediaType != "text/html" && mediaType != "application/xhtml+xml" {
+		return false
+	}
+	if cs := strings.ToLower(params["charset"]); strings.HasPrefix(cs, "utf-16") || strings.HasPrefix(cs, "utf-32") {
+		return false
+	}
+	switch contentEncoding(hdr) {
+	case "", "gzip", "zstd":
+		return isDocumentRequest(req)
+	}
+	return false
+}
+
+// contentEncoding returns the response's content coding, lower-case, with
+// identity as "". Several codings, which the gateway does not undo, read as
+// "stacked".
+func contentEncoding(hdr http.Header) string {
+	values := hdr.Values("Content-Encoding")
+	switch {
+	case len(values) == 0:
+		return ""
+	case len(values) > 1 || strings.Contains(values[0], ","):
+		return "stacked"
+	}
+	if enc := strings.ToLower(strings.TrimSpace(values[0])); enc != "identity" {
+		return enc
+	}
+	return ""
+}
+
+// narrowAcceptEncoding keeps, of the codings the client accepts, only those
+// the gateway can decode to inject the shim, so an app's page never arrives
+// in a coding (br, say) that would have to pass through without the shim.
+// Caddy's encode directive compresses the result for the client again.
+func narrowAcceptEncoding(h http.Header) {
+	var keep []string
+	for _, v := range h.Values("Accept-Encoding") {
+		for coding := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(coding), ";")
+			name = strings.ToLower(strings.TrimSpace(name))
+			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+					continue // "not acceptable" (RFC 9110 §12.4.2)
+				}
+			}
+			if name == "gzip" || name == "zstd" {
+				keep = append(keep, name)
+			}
+		}
+	}
+	if len(keep) == 0 {
+		h.Set("Accept-Encoding", "identity")
+		return
+	}
+	h.Set("Accept-Encoding", strings.Join(keep, ", "))
+}
+
+// decoder streams a compressed body through an injector: the backend writes
+// compressed bytes into a pipe, and a goroutine decodes them into the
+// injector, which writes to the client. Nothing is buffered beyond the
+// decoder's window.
+type decoder struct {
+	pw   *io.PipeWriter
+	done chan error
+}
+
+// newDecoder starts decoding coding into inj.
+func newDecoder(coding string, inj *htmlstream.Injector) *decoder {
+	pr, pw := io.Pipe()
+	d := &decoder{pw: pw, done: make(chan error, 1)}
+	go func() {
+		err := decodeInto(coding, pr, inj)
+		if err == nil {
+			err = inj.Close()
+		}
+		// A decoder that stops early must not leave the backend blocked.
+		pr.CloseWithError(err)
+		d.done <- err
+	}()
+	return d
+}
+
+// decodeInto copies the decoded form of r to w.
+func decodeInto(coding string, r io.Reader, w io.Writer) error {
+	switch coding {
+	case "gzip":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return fmt.Errorf("reading gzip body: %w", err)
+		}
+		if _, err := io.Copy(w, zr); err != nil {
+			return fmt.Errorf("decoding gzip body: %w", err)
+		}
+		return zr.Close()
+	case "zstd":
+		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(maxZstdWindow))
+		if err != nil {
+			return fmt.Errorf("reading zstd body: %w", err)
+		}
+		defer zr.Close()
+		if _, err := io.Copy(w, zr); err != nil {
+			return fmt.Errorf("decoding zstd body: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported content coding %q", coding)
+}
+
+// Write hands compressed bytes to the decoding goroutine.
+func (d *decoder) Write(p []byte) (int, error) { return d.pw.Write(p) }
+
+// Close ends the compressed body and waits until it is decoded and written.
+func (d *decoder) Close() error {
+	d.pw.Close()
+	return <-d.done
+}
+
+// lockedWriter serialises the decoding goroutine's writes with the handler
+// goroutine's flushes of the same response writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  http.ResponseWriter
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (l *lockedWriter) flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return http.NewResponseController(l.w).Flush()
+}
+
+// Interface guards
+var (
+	_ io.WriteCloser = (*decoder)(nil)
+	_ io.Writer      = (*lockedWriter)(nil)
+)

@@ -1,0 +1,271 @@
+package caddymodule
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/helpdeskapps/gateway/bridgejs"
+)
+
+// testPage is the HTML document pageServer serves.
+const testPage = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>t</title></head><body><p>hello</p></body></html>\n"
+
+// pageServer answers /page with testPage, shaped by the query: ct (the
+// Content-Type), enc (gzip, zstd or br: the body is encoded so), status,
+// csp (a Content-Security-Policy), etag.
+var pageServer = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ct := q.Get("ct")
+	if ct == "" {
+		ct = "text/html; charset=utf-8"
+	}
+	body := []byte(testPage)
+	switch enc := q.Get("enc"); enc {
+	case "gzip":
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write(body)
+		zw.Close()
+		body = b.Bytes()
+		w.Header().Set("Content-Encoding", enc)
+	case "zstd":
+		zw, _ := zstd.NewWriter(nil)
+		body = zw.EncodeAll(body, nil)
+		w.Header().Set("Content-Encoding", enc)
+	case "br":
+		body = []byte("not really brotli")
+		w.Header().Set("Content-Encoding", enc)
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	if csp := q.Get("csp"); csp != "" {
+		w.Header().Set("Content-Security-Policy", csp)
+	}
+	if etag := q.Get("etag"); etag != "" {
+		w.Header().Set("ETag", etag)
+	}
+	status := http.StatusOK
+	if s := q.Get("status"); s != "" {
+		status, _ = strconv.Atoi(s)
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+})
+
+// startInjectingGateway runs the gateway with app `open` (shim injected)
+// and app `plain` (inject off), both on one upstream.
+func startInjectingGateway(t *testing.T) (string, *upstream) {
+	t.Helper()
+	up := newUpstream(t)
+	base := startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps {
+		frame_ancestors 'self' https://helpdesk.test
+		session {
+			hmac_secret %s
+			issuer https://helpdesk.test
+		}
+		app open {
+			auto_resize
+			to %[2]s
+		}
+		app plain {
+			inject off
+			to %[2]s
+		}
+	}`, testSecret, up.URL))
+	return base, up
+}
+
+// expectedShim is the tag injected into app open's pages in its usual form.
+func expectedShim(t *testing.T) string {
+	scripts, err := bridgejs.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return `<script src="/apps/_bridge/client.js?v=` + scripts[bridgejs.Client].Version +
+		`" data-helpdesk-app="open" data-helpdesk-origins="self https://helpdesk.test" data-auto-resize="true"></script>`
+}
+
+// frameRequest is what a browser sends when it loads a page in an iframe.
+var frameRequest = []string{"Sec-Fetch-Dest", "iframe", "Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+func TestInjectsShimRightAfterHead(t *testing.T) {
+	base, _ := startInjectingGateway(t)
+	tok := token(t, agent("agent", 1))
+	resp, body := get(t, base+"/apps/open/page?etag=%22v1%22", tok, frameRequest...)
+	want := strings.Replace(testPage, "<head>", "<head>"+expectedShim(t), 1)
+	if body != want {
+		t.Errorf("body\n%s\nwant\n%s", body, want)
+	}
+	if cl := resp.Header.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(want)) {
+		t.Errorf("Content-Length %s of the original body kept", cl)
+	}
+	if got := resp.Header.Get("ETag"); got != `W/"v1"` {
+		t.Errorf("ETag = %q; want the weakened W/\"v1\"", got)
+	}
+}
+
+func TestInjectsOnlyIntoHTMLDocuments(t *testing.T) {
+	base, _ := startInjectingGateway(t)
+	tok := token(t, agent("agent", 1))
+	xhr := []string{"Sec-Fetch-Dest", "empty", "Accept", "text/html"}
+	cases := []struct {
+		name, path string
+		method     string
+		hdr        []string
+	}{
+		{"fetch() of an HTML page", "/apps/open/page", "GET", xhr},
+		{"XMLHttpRequest without fetch metadata", "/apps/open/page", "GET", []string{"Accept", "text/html", "X-Requested-With", "XMLHttpRequest"}},
+		{"client that does not accept HTML", "/apps/open/page", "GET", []string{"Accept", "*/*"}},
+		{"script destination", "/apps/open/page", "GET", []string{"Sec-Fetch-Dest", "script"}},
+		{"HEAD", "/apps/open/page", "HEAD", frameRequest},
+		{"JSON", "/apps/open/page?ct=application/json", "GET", frameRequest},
+		{"plain text", "/apps/open/page?ct=text/plain", "GET", frameRequest},
+		{"UTF-16 HTML", "/apps/open/page?ct=" + url.QueryEscape("text/html; charset=UTF-16LE"), "GET", frameRequest},
+		{"204", "/apps/open/page?status=204", "GET", frameRequest},
+		{"206", "/apps/open/page?status=206", "GET", frameRequest},
+		{"404 page", "/apps/open/page?status=404", "GET", frameRequest},
+		{"brotli, which the gateway does not decode", "/apps/open/page?enc=br", "GET", frameRequest},
+		{"app with inject off", "/apps/plain/page", "GET", frameRequest},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(c.method, base+c.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.AddCookie(&http.Cookie{Name: "hd_session", Value: tok})
+			for i := 0; i+1 < len(c.hdr); i += 2 {
+				req.Header.Set(c.hdr[i], c.hdr[i+1])
+			}
+			resp, body := do(t, req)
+			if strings.Contains(body, "_bridge/client.js") {
+				t.Errorf("shim injected: %s", body)
+			}
+			if c.method == "GET" && resp.StatusCode != 204 && resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+				t.Errorf("Content-Length %q for a %d-byte body left untouched", resp.Header.Get("Content-Length"), len(body))
+			}
+		})
+	}
+}
+
+func TestDecodesCompressedPagesToInject(t *testing.T) {
+	base, up := startInjectingGateway(t)
+	tok := token(t, agent("agent", 1))
+	for _, enc := range []string{"gzip", "zstd"} {
+		t.Run(enc, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", base+"/apps/open/page?enc="+enc, nil)
+			req.AddCookie(&http.Cookie{Name: "hd_session", Value: tok})
+			for i := 0; i+1 < len(frameRequest); i += 2 {
+				req.Header.Set(frameRequest[i], frameRequest[i+1])
+			}
+			// Set by hand, so Go's client does not decode on its own.
+			req.Header.Set("Accept-Encoding", "br, gzip;q=0.9, zstd, deflate")
+			resp, err := (&http.Client{}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			if ce := resp.Header.Get("Content-Encoding"); ce != "" {
+				t.Fatalf("Content-Encoding %q: the page was not decoded", ce)
+			}
+			want := strings.Replace(testPage, "<head>", "<head>"+expectedShim(t), 1)
+			if string(raw) != want {
+				t.Errorf("body\n%q\nwant\n%q", raw, want)
+			}
+		})
+	}
+	up.mu.Lock()
+	last := up.reqs[len(up.reqs)-1]
+	up.mu.Unlock()
+	if got := last.Header.Get("Accept-Encoding"); got != "gzip, zstd" {
+		t.Errorf("upstream Accept-Encoding = %q; want it narrowed to \"gzip, zstd\"", got)
+	}
+}
+
+func TestShimRunsUnderThePagesCSP(t *testing.T) {
+	base, _ := startInjectingGateway(t)
+	tok := token(t, agent("agent", 1))
+	scripts, _ := bridgejs.Load()
+	external := `<script src="/apps/_bridge/client.js?v=` + scripts[bridgejs.Client].Version + `"`
+	cases := []struct {
+		name, csp string
+		check     func(t *testing.T, body string)
+	}{
+		{"helmet default: same-origin script", "default-src 'self';script-src 'self';object-src 'none'", func(t *testing.T, body string) {
+			if !strings.Contains(body, expectedShim(t)) {
+				t.Errorf("no plain external shim: %s", body)
+			}
+		}},
+		{"nonce and strict-dynamic: the page's nonce", "script-src 'nonce-Zm9vYmFy' 'strict-dynamic'; object-src 'none'", func(t *testing.T, body string) {
+			if !strings.Contains(body, external) || !strings.Contains(body, ` nonce="Zm9vYmFy"></script>`) {
+				t.Errorf("shim without the nonce: %s", body)
+			}
+		}},
+		{"unsafe-inline only: inline shim", "script-src 'unsafe-inline'", func(t *testing.T, body string) {
+			if strings.Contains(body, external) || !strings.Contains(body, string(scripts[bridgejs.Client].Body)) {
+				t.Errorf("shim not inlined: %s", body)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := get(t, base+"/apps/open/page?csp="+url.QueryEscape(c.csp), tok, frameRequest...)
+			if strings.Count(body, "data-helpdesk-app=") != 1 {
+				t.Fatalf("want exactly one shim: %s", body)
+			}
+			c.check(t, body)
+			wantCSP := c.csp + "; frame-ancestors 'self' https://helpdesk.test"
+			if got := resp.Header.Get("Content-Security-Policy"); got != wantCSP {
+				t.Errorf("CSP changed beyond frame-ancestors:\n%s\nwant\n%s", got, wantCSP)
+			}
+		})
+	}
+}
+
+func TestServesBridgeScriptsWithoutSession(t *testing.T) {
+	base, _ := startInjectingGateway(t)
+	scripts, _ := bridgejs.Load()
+	for _, name := range []string{bridgejs.Client, bridgejs.Host} {
+		s := scripts[name]
+		t.Run(name, func(t *testing.T) {
+			resp, body := get(t, base+"/apps/_bridge/"+name, "")
+			if resp.StatusCode != 200 || body != string(s.Body) {
+				t.Fatalf("status %d, body of %d bytes; want 200 and the minified script", resp.StatusCode, len(body))
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" {
+				t.Errorf("unversioned Cache-Control %q; want no-cache", cc)
+			}
+			etag := resp.Header.Get("ETag")
+			if etag != `"`+s.Version+`"` {
+				t.Errorf("ETag %q", etag)
+			}
+			resp, _ = get(t, base+"/apps/_bridge/"+name+"?v="+s.Version, "")
+			if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=31536000, immutable" {
+				t.Errorf("versioned Cache-Control %q", cc)
+			}
+			resp, body = get(t, base+"/apps/_bridge/"+name, "", "If-None-Match", etag)
+			if resp.StatusCode != http.StatusNotModified || body != "" {
+				t.Errorf("revalidation: status %d, body %q; want 304", resp.StatusCode, body)
+			}
+		})
+	}
+	if resp, _ := get(t, base+"/apps/_bridge/other.js", ""); resp.StatusCode != 404 {
+		t.Errorf("unknown bridge file: status %d; want 404", resp.StatusCode)
+	}
+}
