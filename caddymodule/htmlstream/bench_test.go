@@ -46,20 +46,30 @@ func (s *copySink) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// commentPage returns a page of size bytes that is all one comment, the
+// worst case for the Injector: it scans to the end.
+func commentPage(size int) []byte {
+	line := []byte("Licensed under the Apache License - see LICENSE <head>\n")
+	page := append([]byte("<!--\n"), bytes.Repeat(line, (size-5)/len(line))...)
+	return append(page, bytes.Repeat([]byte(" "), size-len(page))...)
+}
+
 // BenchmarkInjector streams 1 MB pages through Injectors in 32 KB writes;
 // one op is one Write, a new Injector starting every 32 writes. The discard
-// case measures the Injector alone; the copy case adds the copy any real
-// writer makes. It also reports the allocations per response.
+// cases measure the Injector alone, the copy case adds the copy any real
+// writer makes, and the comment case scans a page that is all prologue. It
+// also reports the allocations per response.
 func BenchmarkInjector(b *testing.B) {
 	const chunk, writes = 32 << 10, 32
-	page := benchPage(chunk * writes)
 	tag := []byte(`<script src="/apps/_bridge/client.js?v=bench" data-app="crm"></script>`)
 	for _, bc := range []struct {
 		name string
+		page []byte
 		w    io.Writer
 	}{
-		{"discard", io.Discard},
-		{"copy", new(copySink)},
+		{"page/discard", benchPage(chunk * writes), io.Discard},
+		{"page/copy", benchPage(chunk * writes), new(copySink)},
+		{"comment/discard", commentPage(chunk * writes), io.Discard},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(chunk)
@@ -76,7 +86,7 @@ func BenchmarkInjector(b *testing.B) {
 					in = NewInjector(bc.w, tag)
 					responses++
 				}
-				in.Write(page[i*chunk : (i+1)*chunk])
+				in.Write(bc.page[i*chunk : (i+1)*chunk])
 			}
 			runtime.ReadMemStats(&after)
 			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(responses), "allocs/response")

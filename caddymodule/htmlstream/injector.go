@@ -12,7 +12,10 @@
 // so memory use does not depend on the document.
 package htmlstream
 
-import "io"
+import (
+	"bytes"
+	"io"
+)
 
 // maxHold is the most bytes an Injector holds back: a tag start whose name
 // may still turn out to be head or html.
@@ -27,6 +30,7 @@ const (
 	stateStart             state = iota // nothing read yet
 	stateBOM1                           // after the first byte of a byte order mark
 	stateBOM2                           // after the second byte of a byte order mark
+	stateUTF16BOM                       // after a first byte of a UTF-16 byte order mark
 	stateData                           // between prologue items
 	stateTagOpen                        // after "<" and maybe the start of a tag name
 	stateBang                           // after "<!"
@@ -46,6 +50,7 @@ const (
 	stateAttrValueSingle                // in a single-quoted attribute value
 	stateAttrValueUnquoted              // in an unquoted attribute value
 	stateDone                           // the tag has been written
+	stateOff                            // the document is UTF-16: copied without the tag
 )
 
 // action is what an Injector does with one byte of the prologue.
@@ -56,6 +61,7 @@ const (
 	holdByte                   // this byte's meaning is not known yet
 	insertBefore               // the tag goes before the held bytes and this one
 	insertAfter                // the tag goes after the held bytes and this one
+	passThrough                // the held bytes and the rest are copied; no tag
 )
 
 // Injector is an io.WriteCloser that copies an HTML document to an
@@ -91,7 +97,7 @@ func (in *Injector) Write(p []byte) (int, error) {
 	if in.err != nil {
 		return 0, in.err
 	}
-	if in.state == stateDone {
+	if in.state == stateDone || in.state == stateOff {
 		var n int
 		n, in.err = in.w.Write(p)
 		return n, in.err
@@ -103,12 +109,13 @@ func (in *Injector) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Flush is called when the response is flushed. The Injector writes every
-// byte on as soon as its meaning is known, so everything written so far has
-// already reached the underlying writer, except at most the few bytes of an
-// undecided byte order mark or tag start, which cannot be written before the
-// bytes that follow them. Flush therefore has nothing to write; it returns
-// the underlying writer's error, if any.
+// Flush writes out the bytes held back that can safely be written, for use
+// when the response is flushed. As the Injector writes every byte on as soon
+// as its meaning is known, everything written so far has already reached the
+// underlying writer, except at most the few bytes of an undecided byte order
+// mark or tag start, which cannot be written before the bytes that follow
+// them: Flush has nothing to write and returns the underlying writer's error,
+// if any. It does not flush the underlying writer.
 func (in *Injector) Flush() error {
 	return in.err
 }
@@ -117,7 +124,7 @@ func (in *Injector) Flush() error {
 // yet, appends it, unless nothing at all was written: an empty document
 // stays empty. Close does not close the underlying writer.
 func (in *Injector) Close() error {
-	if in.err != nil || in.state == stateDone || in.state == stateStart {
+	if in.err != nil || in.state == stateDone || in.state == stateOff || in.state == stateStart {
 		return in.err
 	}
 	in.state = stateDone
@@ -136,7 +143,15 @@ func (in *Injector) Injected() bool {
 // found.
 func (in *Injector) scan(p []byte) {
 	start := 0 // p[start:i] belongs to the prologue and is not written yet
-	for i, c := range p {
+	for i := 0; i < len(p); i++ {
+		if stop := in.state.stop(); stop != 0 {
+			j := bytes.IndexByte(p[i:], stop)
+			if j < 0 {
+				break
+			}
+			i += j
+		}
+		c := p[i]
 		switch in.step(c) {
 		case copyByte:
 			if in.n > 0 { // then start == i
@@ -161,21 +176,53 @@ func (in *Injector) scan(p []byte) {
 			in.emit(in.tag)
 			in.emit(p[i+1:])
 			return
+		case passThrough:
+			in.state = stateOff
+			in.emitHeld()
+			in.emit(p[start:])
+			return
 		}
 	}
 	in.emit(p[start:])
+}
+
+// stop returns the only byte that can move an Injector out of state s, or
+// 0 if there are several: until then, bytes are copied unread.
+func (s state) stop() byte {
+	switch s {
+	case stateBogus:
+		return '>'
+	case stateComment:
+		return '-'
+	case stateAttrValueDouble:
+		return '"'
+	case stateAttrValueSingle:
+		return '\''
+	}
+	return 0
 }
 
 // step moves the Injector past c and says what to do with it.
 func (in *Injector) step(c byte) action {
 	switch in.state {
 	case stateStart:
-		if c == 0xEF {
+		switch c {
+		case 0xEF:
 			in.state = stateBOM1
+			return holdByte
+		case 0xFE, 0xFF:
+			in.state = stateUTF16BOM
 			return holdByte
 		}
 		in.state = stateData
 		return in.step(c)
+	case stateUTF16BOM:
+		// FE FF or FF FE: a UTF-16 document, which an ASCII tag would
+		// corrupt; it is left as it is.
+		if in.hold[0] == 0xFE && c == 0xFF || in.hold[0] == 0xFF && c == 0xFE {
+			return passThrough
+		}
+		return insertBefore
 	case stateBOM1:
 		if c == 0xBB {
 			in.state = stateBOM2
@@ -351,12 +398,9 @@ func lower(c byte) byte {
 	return c
 }
 
-// hasPrefixFold reports whether name is a prefix of s, a lower-case ASCII
-// name, ignoring ASCII case.
+// hasPrefixFold reports whether name, which is no longer than s, is a prefix
+// of s, a lower-case ASCII name, ignoring ASCII case.
 func hasPrefixFold(s string, name []byte) bool {
-	if len(name) > len(s) {
-		return false
-	}
 	for i, c := range name {
 		if lower(c) != s[i] {
 			return false

@@ -121,6 +121,11 @@ var injectTests = []struct {
 	{"head", "<head>x", "<head>@x"},
 	{"head upper", "<HEAD>", "<HEAD>@"},
 	{"head mixed", "<hEaD>", "<hEaD>@"},
+	{"UTF-16LE byte order mark", "\xFF\xFE<\x00h\x00", "\xFF\xFE<\x00h\x00"},
+	{"UTF-16BE byte order mark", "\xFE\xFF\x00<\x00h", "\xFE\xFF\x00<\x00h"},
+	{"UTF-16 byte order mark alone", "\xFE\xFF", "\xFE\xFF"},
+	{"half a UTF-16 byte order mark", "\xFE<head>", "@\xFE<head>"},
+	{"FF FF is not a byte order mark", "\xFF\xFF", "@\xFF\xFF"},
 	{"head newline", "<head\n>", "<head\n>@"},
 	{"head self-closing", "<head/>", "<head/>@"},
 	{"head self-closing attribute", "<head/a=\">\">x", "<head/a=\">\">@x"},
@@ -302,7 +307,8 @@ func checkFlushed(t *testing.T, input, out, tag []byte, injected bool) {
 	held := input[len(out):]
 	undecided := len(held) == 0 ||
 		held[0] == '<' && len(held) <= maxHold ||
-		len(out) == 0 && len(held) < 3 && bytes.HasPrefix([]byte("\xEF\xBB\xBF"), held)
+		len(out) == 0 && len(held) < 3 && bytes.HasPrefix([]byte("\xEF\xBB\xBF"), held) ||
+		len(out) == 0 && len(held) == 1 && (held[0] == 0xFE || held[0] == 0xFF)
 	if !undecided {
 		t.Fatalf("after Flush of %q: holds %q, not an undecided tag start", input, held)
 	}
