@@ -31,6 +31,11 @@ func init() {
 //
 //	helpdesk_apps [<prefix>] {
 //		frame_ancestors <sources...>
+//		identity_headers {
+//			user_id|name|email|role|division|assertion <header>|off
+//		}
+//		assertion_key <pem_file>
+//		assertion_ttl <duration>
 //		session {
 //			cookie      <name>
 //			bearer
@@ -105,6 +110,31 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 			if err := hd.Session.unmarshalCaddyfile(d); err != nil {
 				return err
 			}
+
+		case "identity_headers":
+			if hd.IdentityHeaders != nil {
+				return d.Err("identity_headers: already defined")
+			}
+			hd.IdentityHeaders = new(IdentityHeaders)
+			if err := hd.IdentityHeaders.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
+
+		case "assertion_key":
+			if !d.AllArgs(&hd.AssertionKey) {
+				return d.ArgErr()
+			}
+
+		case "assertion_ttl":
+			var val string
+			if !d.AllArgs(&val) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(val)
+			if err != nil || dur <= 0 || dur > maxAssertionTTL {
+				return d.Errf("assertion_ttl %q: want a duration from 1s to %s", val, maxAssertionTTL)
+			}
+			hd.AssertionTTL = caddy.Duration(dur)
 
 		case "app":
 			app, err := unmarshalApp(h)
@@ -193,6 +223,40 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if c.HMACSecret == "" {
 		return d.Err("session: hmac_secret: required")
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads an identity_headers block.
+func (ih *IdentityHeaders) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		field := d.Val()
+		var name string
+		if !d.AllArgs(&name) {
+			return d.Errf("identity_headers: %s: expected a header name or off", field)
+		}
+		switch field {
+		case "user_id":
+			ih.UserID = name
+		case "name":
+			ih.Name = name
+		case "email":
+			ih.Email = name
+		case "role":
+			ih.Role = name
+		case "division":
+			ih.Division = name
+		case "assertion":
+			ih.Assertion = name
+		default:
+			return d.Errf("identity_headers: unrecognized subdirective %s", field)
+		}
+	}
+	if _, _, err := ih.resolve(); err != nil {
+		return d.Err(err.Error())
 	}
 	return nil
 }

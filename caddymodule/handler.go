@@ -54,6 +54,20 @@ type Handler struct {
 	// is verified. Required.
 	Session *SessionConfig `json:"session,omitempty"`
 
+	// IdentityHeaders names the headers that carry the verified identity to
+	// every app's backend. Default: the names documented on IdentityHeaders.
+	IdentityHeaders *IdentityHeaders `json:"identity_headers,omitempty"`
+
+	// AssertionKey is a PEM file with the ECDSA P-256 private key that signs
+	// X-Helpdesk-Assertion. Default: a key generated once and kept in
+	// Caddy's storage, so it survives restarts and is shared by the
+	// instances that share the storage.
+	AssertionKey string `json:"assertion_key,omitempty"`
+
+	// AssertionTTL is how long an assertion is valid, at most 5m and never
+	// past the session's expiry. Default: `1m`.
+	AssertionTTL caddy.Duration `json:"assertion_ttl,omitempty"`
+
 	// Apps are the registered tools.
 	Apps []*App `json:"apps,omitempty"`
 
@@ -63,8 +77,13 @@ type Handler struct {
 	clientURL string
 	ancestors string
 	source    session.Source
-	verifier  *session.Verifier
-	logger    *zap.Logger
+	// identity holds the resolved header names; identityStrip the
+	// normalised names of every header deleted from client requests.
+	identity      IdentityHeaders
+	identityStrip map[string]bool
+	asserter      *asserter
+	verifier      *session.Verifier
+	logger        *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -93,6 +112,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.source, h.verifier, err = h.Session.provision()
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
+	}
+
+	var ih IdentityHeaders
+	if h.IdentityHeaders != nil {
+		ih = *h.IdentityHeaders
+	}
+	if h.identity, h.identityStrip, err = ih.resolve(); err != nil {
+		return err
+	}
+	if h.asserter, err = newAsserter(ctx, h.AssertionKey, time.Duration(h.AssertionTTL)); err != nil {
+		return err
 	}
 
 	scripts, err := bridgejs.Load()
@@ -168,8 +198,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 	id, sub, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
-	if id == bridgePath {
+	switch id {
+	case bridgePath:
 		return h.serveBridge(w, r, sub)
+	case apiPath:
+		return h.serveAPI(w, r, sub)
 	}
 	app := h.apps[id]
 	if app == nil || app.Disabled {
@@ -193,6 +226,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	upstreamPath := "/" + sub
+	var assertion string
+	if h.identity.Assertion != identityOff {
+		if assertion, err = h.asserter.sign(claims, app.ID, now()); err != nil {
+			return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
+		}
+	}
+	h.setIdentity(r.Header, claims, assertion)
 	h.prepareRequest(r, app, upstreamPath, claims)
 	if app.shim != nil && isDocumentRequest(r) {
 		narrowAcceptEncoding(r.Header)

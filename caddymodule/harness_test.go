@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,7 @@ func startCaddyfile(t *testing.T, caddyfile string) {
 	caddyMu.Lock()
 	t.Cleanup(caddyMu.Unlock)
 
-	caddyfile = "{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tlog {\n\t\tlevel WARN\n\t}\n}\n" + caddyfile
+	caddyfile = fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\tlevel WARN\n\t}\n%s}\n", testStorage(t), permissiveServer) + caddyfile
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {
 		t.Fatalf("adapting test Caddyfile: %v\n%s", err, caddyfile)
@@ -57,6 +58,11 @@ func startCaddyfile(t *testing.T, caddyfile string) {
 		}
 	})
 }
+
+// permissiveServer lets through the header names Caddy drops by default
+// (with '_' or '.'), so that tests show the gateway's own defence against
+// spoofed identity headers holds in such a deployment too.
+const permissiveServer = "\tservers {\n\t\texpected_underscore_headers x_helpdesk_* x_remote_*\n\t\texpected_dot_headers x.helpdesk.*\n\t}\n"
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
 func freeAddr(t *testing.T) string {
@@ -246,4 +252,13 @@ func mustConfig(t *testing.T, raw string) *caddy.Config {
 		t.Fatalf("test config: %v", err)
 	}
 	return &cfg
+}
+
+// testStorage is the directory tests use as Caddy's storage; a test that
+// needs another sets HELPDESK_TEST_STORAGE.
+func testStorage(t *testing.T) string {
+	if dir := os.Getenv("HELPDESK_TEST_STORAGE"); dir != "" {
+		return dir
+	}
+	return t.TempDir()
 }

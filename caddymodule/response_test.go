@@ -33,6 +33,7 @@ func TestRewritesHeadersOfABackendThatWritesNothing(t *testing.T) {
 		ancestors: "'self'",
 		source:    session.Source{Cookie: "hd_session"},
 		verifier:  v,
+		identity:  IdentityHeaders{UserID: identityOff, Name: identityOff, Email: identityOff, Role: identityOff, Division: identityOff, Assertion: identityOff},
 		logger:    zap.NewNop(),
 	}
 	c := agent("agent", 1)

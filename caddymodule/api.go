@@ -1,0 +1,142 @@
+package caddymodule
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
+)
+
+// apiPath is the name under the prefix where the API is served.
+const apiPath = "_api"
+
+// manifestApp is one app in the manifest (DESIGN §5).
+type manifestApp struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Icon      string `json:"icon,omitempty"`
+	Placement string `json:"placement"`
+	Mode      string `json:"mode"`
+	URL       string `json:"url"`
+	Favorite  bool   `json:"favorite"`
+	Order     int    `json:"order"`
+}
+
+// meUser is the user as `<prefix>/_api/me` reports it.
+type meUser struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Email      string `json:"email"`
+	Role       string `json:"role"`
+	DivisionID string `json:"division_id"`
+}
+
+// serveAPI serves the API: jwks.json to anyone (backends fetch it to verify
+// assertions), apps and me to signed-in users.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, name string) error {
+	if !h.allowCORS(w, r) {
+		return nil // a preflight, answered
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		return h.deny(w, r, http.StatusMethodNotAllowed, nil, errors.New("method not allowed"))
+	}
+	if name == "jwks.json" {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		writeJSON(w, h.asserter.jwks)
+		return nil
+	}
+	if name != "apps" && name != "me" {
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such API endpoint"))
+	}
+	claims, err := h.authenticate(r)
+	if err != nil {
+		return h.deny(w, r, http.StatusUnauthorized, nil, err)
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	var body any
+	if name == "me" {
+		body = struct {
+			User      meUser `json:"user"`
+			ExpiresAt int64  `json:"expires_at"`
+		}{meUser{claims.UserID, claims.Name, claims.Email, claims.Role, claims.Division}, claims.Expiry.Unix()}
+	} else {
+		body = struct {
+			Apps []manifestApp `json:"apps"`
+		}{h.manifest(r, claims)}
+	}
+	out, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, out)
+	return nil
+}
+
+// manifest lists the enabled apps the user may open, favorites first, then
+// by order, then by name; `?placement=` keeps one placement. URLs are
+// absolute, so a Helpdesk on another origin can use them as they are.
+func (h *Handler) manifest(r *http.Request, claims session.Claims) []manifestApp {
+	placement := r.URL.Query().Get("placement")
+	scheme := "http"
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		if s, ok := repl.GetString("http.request.scheme"); ok && s != "" {
+			scheme = s
+		}
+	}
+	apps := make([]manifestApp, 0, len(h.Apps))
+	for _, a := range h.Apps {
+		if a.Disabled || placement != "" && a.Placement != placement || a.allows(claims) != nil {
+			continue
+		}
+		apps = append(apps, manifestApp{
+			ID: a.ID, Name: a.Name, Icon: a.Icon, Placement: a.Placement, Mode: a.Mode,
+			URL: scheme + "://" + r.Host + a.path, Favorite: a.Favorite, Order: a.Order,
+		})
+	}
+	slices.SortStableFunc(apps, func(x, y manifestApp) int {
+		if x.Favorite != y.Favorite {
+			if x.Favorite {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(x.Order, y.Order), strings.Compare(x.Name, y.Name))
+	})
+	return apps
+}
+
+// allowCORS lets a Helpdesk on another origin (an origin in frame_ancestors)
+// call the API with its credentials. It answers a preflight itself and then
+// reports false.
+func (h *Handler) allowCORS(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	hdr := w.Header()
+	hdr.Add("Vary", "Origin")
+	if origin == "" || !slices.Contains(h.FrameAncestors, origin) {
+		return true
+	}
+	hdr.Set("Access-Control-Allow-Origin", origin)
+	hdr.Set("Access-Control-Allow-Credentials", "true")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return true
+	}
+	hdr.Set("Access-Control-Allow-Methods", "GET, HEAD")
+	hdr.Set("Access-Control-Allow-Headers", "Authorization")
+	hdr.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return false
+}
+
+// writeJSON writes a JSON body.
+func writeJSON(w http.ResponseWriter, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,180 @@
+package caddymodule
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
+)
+
+const (
+	// assertionIssuer is the iss of every assertion.
+	assertionIssuer = "helpdesk-apps-gateway"
+	// maxAssertionTTL caps how long an assertion is valid.
+	maxAssertionTTL = 5 * time.Minute
+	// defaultAssertionTTL is how long an assertion is valid by default.
+	defaultAssertionTTL = time.Minute
+	// assertionKeyStorage is where the generated key is kept in Caddy's
+	// storage, shared by every instance that shares the storage.
+	assertionKeyStorage = "helpdesk_apps/assertion_key.pem"
+)
+
+// asserter signs the X-Helpdesk-Assertion tokens that tell an app's backend,
+// verifiably, who the user is.
+type asserter struct {
+	signer jose.Signer
+	ttl    time.Duration
+	// jwks is the published key set, as served at <prefix>/_api/jwks.json.
+	jwks []byte
+}
+
+// newAsserter loads or creates the signing key and prepares the signer.
+func newAsserter(ctx caddy.Context, keyFile string, ttl time.Duration) (*asserter, error) {
+	switch {
+	case ttl == 0:
+		ttl = defaultAssertionTTL
+	case ttl < 0 || ttl > maxAssertionTTL:
+		return nil, fmt.Errorf("assertion_ttl %s: must be positive and at most %s", ttl, maxAssertionTTL)
+	}
+	var key *ecdsa.PrivateKey
+	var err error
+	if keyFile != "" {
+		key, err = readAssertionKey(keyFile)
+	} else {
+		key, err = storedAssertionKey(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	pub := jose.JSONWebKey{Key: &key.PublicKey, Algorithm: string(jose.ES256), Use: "sig"}
+	thumb, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("assertion key thumbprint: %w", err)
+	}
+	pub.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
+	if err != nil {
+		return nil, err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), pub.KeyID))
+	if err != nil {
+		return nil, fmt.Errorf("assertion signer: %w", err)
+	}
+	return &asserter{signer: signer, ttl: ttl, jwks: jwks}, nil
+}
+
+// readAssertionKey reads an ECDSA P-256 private key from a PEM file.
+func readAssertionKey(file string) (*ecdsa.PrivateKey, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("assertion_key: %w", err)
+	}
+	key, err := parseECKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("assertion_key %s: %w", file, err)
+	}
+	return key, nil
+}
+
+// storedAssertionKey returns the key kept in Caddy's storage, generating and
+// storing it first if there is none. The storage lock keeps instances that
+// share storage from generating two keys.
+func storedAssertionKey(ctx caddy.Context) (*ecdsa.PrivateKey, error) {
+	storage := ctx.Storage()
+	if err := storage.Lock(ctx, assertionKeyStorage); err != nil {
+		return nil, fmt.Errorf("locking the assertion key in storage: %w", err)
+	}
+	defer func() { _ = storage.Unlock(ctx, assertionKeyStorage) }()
+
+	data, err := storage.Load(ctx, assertionKeyStorage)
+	if err == nil {
+		key, err := parseECKey(data)
+		if err != nil {
+			return nil, fmt.Errorf("assertion key in storage (%s): %w", assertionKeyStorage, err)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("loading the assertion key from storage: %w", err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := storage.Store(ctx, assertionKeyStorage, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		return nil, fmt.Errorf("storing the assertion key: %w", err)
+	}
+	return key, nil
+}
+
+// parseECKey parses a PEM ECDSA P-256 private key, PKCS #8 or SEC 1.
+func parseECKey(data []byte) (*ecdsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("PEM block %q: want PRIVATE KEY or EC PRIVATE KEY", block.Type)
+	}
+	if err != nil {
+		return nil, errors.New("not a valid private key")
+	}
+	ec, ok := key.(*ecdsa.PrivateKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, errors.New("want an ECDSA P-256 key (ES256)")
+	}
+	return ec, nil
+}
+
+// assertionClaims are the claims of an assertion beyond the registered ones.
+type assertionClaims struct {
+	Name       string `json:"name,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Role       string `json:"role,omitempty"`
+	DivisionID string `json:"division_id,omitempty"`
+}
+
+// sign returns an assertion of c for the app: audience the app id, valid
+// for the TTL but never past the session's own expiry.
+func (a *asserter) sign(c session.Claims, appID string, now time.Time) (string, error) {
+	exp := now.Add(a.ttl)
+	if !c.Expiry.IsZero() && c.Expiry.Before(exp) {
+		exp = c.Expiry
+	}
+	return jwt.Signed(a.signer).Claims(jwt.Claims{
+		Issuer:    assertionIssuer,
+		Subject:   c.UserID,
+		Audience:  jwt.Audience{appID},
+		IssuedAt:  jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now),
+		Expiry:    jwt.NewNumericDate(exp),
+	}).Claims(assertionClaims{Name: c.Name, Email: c.Email, Role: c.Role, DivisionID: c.Division}).Serialize()
+}

@@ -1,0 +1,109 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
+)
+
+// IdentityHeaders names the request headers that carry the verified
+// identity to every app's backend. Each field takes a header name, or `off`
+// to send that field in no header. Whatever they are named, headers with
+// these names (and with the default names) that the client sent are deleted
+// first, comparing names without regard to case and taking `_` and `.` for
+// `-`: CGI-style backends read `X_Helpdesk_User_Role` and
+// `X.Helpdesk.User.Role` as `X-Helpdesk-User-Role`. (Caddy itself drops such
+// names unless a server's expected_underscore_headers or
+// expected_dot_headers lets them through; this holds either way.)
+type IdentityHeaders struct {
+	// UserID carries the user's id. Default: `X-Helpdesk-User-Id`.
+	UserID string `json:"user_id,omitempty"`
+	// Name carries the user's display name. Default: `X-Helpdesk-User-Name`.
+	Name string `json:"name,omitempty"`
+	// Email carries the user's email address. Default: `X-Helpdesk-User-Email`.
+	Email string `json:"email,omitempty"`
+	// Role carries the user's role, lower-case. Default: `X-Helpdesk-User-Role`.
+	Role string `json:"role,omitempty"`
+	// Division carries the user's division id. Default: `X-Helpdesk-Division-Id`.
+	Division string `json:"division,omitempty"`
+	// Assertion carries a short-lived JWT signed by the gateway, whose
+	// audience is the app id; backends verify it with the keys published
+	// at `<prefix>/_api/jwks.json`. Default: `X-Helpdesk-Assertion`.
+	Assertion string `json:"assertion,omitempty"`
+}
+
+// defaultIdentityHeaders are the header names used when none is configured.
+var defaultIdentityHeaders = IdentityHeaders{
+	UserID:    "X-Helpdesk-User-Id",
+	Name:      "X-Helpdesk-User-Name",
+	Email:     "X-Helpdesk-User-Email",
+	Role:      "X-Helpdesk-User-Role",
+	Division:  "X-Helpdesk-Division-Id",
+	Assertion: "X-Helpdesk-Assertion",
+}
+
+// identityOff switches one identity header off.
+const identityOff = "off"
+
+// fields returns pointers to the header names, in a fixed order.
+func (ih *IdentityHeaders) fields() []*string {
+	return []*string{&ih.UserID, &ih.Name, &ih.Email, &ih.Role, &ih.Division, &ih.Assertion}
+}
+
+// resolve returns the headers to use, defaults filled in and names
+// canonicalised, and the normalised names of every header to delete from
+// client requests.
+func (ih IdentityHeaders) resolve() (IdentityHeaders, map[string]bool, error) {
+	strip := make(map[string]bool)
+	defaults := defaultIdentityHeaders.fields()
+	for i, f := range ih.fields() {
+		strip[normalizeHeaderName(*defaults[i])] = true
+		switch {
+		case *f == "":
+			*f = *defaults[i]
+		case *f == identityOff:
+			continue
+		case !httpguts.ValidHeaderFieldName(*f):
+			return ih, nil, fmt.Errorf("identity header %q: not a valid header name", *f)
+		}
+		*f = textproto.CanonicalMIMEHeaderKey(*f)
+		strip[normalizeHeaderName(*f)] = true
+	}
+	return ih, strip, nil
+}
+
+// setIdentity deletes every client-sent header whose normalised name is in
+// strip, then sets the configured headers from the verified claims.
+func (h *Handler) setIdentity(hdr http.Header, c session.Claims, assertion string) {
+	for name := range hdr {
+		if h.identityStrip[normalizeHeaderName(name)] {
+			delete(hdr, name)
+		}
+	}
+	ih := &h.identity
+	for _, kv := range [...]struct{ name, value string }{
+		{ih.UserID, c.UserID},
+		{ih.Name, c.Name},
+		{ih.Email, c.Email},
+		{ih.Role, c.Role},
+		{ih.Division, c.Division},
+		{ih.Assertion, assertion},
+	} {
+		if kv.name != identityOff && kv.value != "" {
+			hdr[kv.name] = []string{kv.value}
+		}
+	}
+}
+
+// headerFold folds the characters CGI-style backends treat alike.
+var headerFold = strings.NewReplacer("_", "-", ".", "-")
+
+// normalizeHeaderName folds case and treats `_` and `.` as `-`.
+func normalizeHeaderName(name string) string {
+	return headerFold.Replace(strings.ToLower(name))
+}

@@ -1,0 +1,262 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+func TestIdentityHeadersComeOnlyFromVerifiedClaims(t *testing.T) {
+	g := startGateway(t, "")
+	spoofs := []string{
+		"X-Helpdesk-User-Role", "x_helpdesk_user_role", "X-HELPDESK-USER-ROLE", "X_Helpdesk_User_Role",
+		"X-Helpdesk-User-Id", "X-Helpdesk-Division-Id", "x-helpdesk-user-email", "X-Helpdesk-Assertion",
+		"x.helpdesk.user.role", "X.Helpdesk.Division_Id",
+	}
+	hdr := []string{"Authorization", "Bearer " + token(t, agent("agent", 3))}
+	for _, name := range spoofs {
+		hdr = append(hdr, name, "owner")
+	}
+	// rawGet keeps the header names as written: Go's client would
+	// canonicalise them, and servers differ in what they do with '_'.
+	resp, body := rawGet(t, g.url, "/apps/open/echo", hdr...)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	s := decodeSeen(t, body)
+	for name, values := range s.Header {
+		if slices.Contains(values, "owner") {
+			t.Errorf("spoofed header %s: %q reached the upstream", name, values)
+		}
+	}
+	want := map[string]string{
+		"X-Helpdesk-User-Id": "u-1", "X-Helpdesk-User-Name": "Ana", "X-Helpdesk-User-Email": "ana@example.com",
+		"X-Helpdesk-User-Role": "agent", "X-Helpdesk-Division-Id": "3",
+	}
+	for name, v := range want {
+		if got := s.Header.Values(name); len(got) != 1 || got[0] != v {
+			t.Errorf("%s = %q; want [%q]", name, got, v)
+		}
+	}
+	if s.Header.Get("X-Helpdesk-Assertion") == "" {
+		t.Error("no X-Helpdesk-Assertion")
+	}
+}
+
+func TestIdentityHeaderNamesAreConfigurable(t *testing.T) {
+	up := newUpstream(t)
+	base := startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps {
+		session {
+			hmac_secret %s
+		}
+		identity_headers {
+			user_id X-Remote-User
+			email off
+			assertion off
+		}
+		app open {
+			to %s
+		}
+	}`, testSecret, up.URL))
+	c := agent("agent", 3)
+	c.Issuer, c.Audience = "", nil
+	_, body := rawGet(t, base, "/apps/open/echo", "Cookie", "hd_session="+token(t, c),
+		"X-Helpdesk-User-Email", "spoofed@example.com", "x_remote_user", "spoofed")
+	s := decodeSeen(t, body)
+	if got := s.Header.Values("X-Remote-User"); len(got) != 1 || got[0] != "u-1" {
+		t.Errorf("X-Remote-User = %q; want [u-1]", got)
+	}
+	for _, name := range []string{"X-Helpdesk-User-Id", "X-Helpdesk-User-Email", "X_remote_user", "X-Helpdesk-Assertion"} {
+		if got := s.Header.Values(name); len(got) != 0 {
+			t.Errorf("%s = %q; want absent (renamed, off, or spoofed)", name, got)
+		}
+	}
+	if got := s.Header.Get("X-Helpdesk-User-Role"); got != "agent" {
+		t.Errorf("X-Helpdesk-User-Role = %q; want the default header kept", got)
+	}
+}
+
+// TestUpstreamVerifiesAssertionWithPublishedKeys plays the part of an app
+// backend: it verifies X-Helpdesk-Assertion with the key set the gateway
+// publishes, as a tool would.
+func TestUpstreamVerifiesAssertionWithPublishedKeys(t *testing.T) {
+	g := startGateway(t, "")
+	resp, jwksBody := get(t, g.url+"/apps/_api/jwks.json", "")
+	if resp.StatusCode != 200 {
+		t.Fatalf("jwks.json: status %d", resp.StatusCode)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal([]byte(jwksBody), &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("jwks.json: %v, %d keys: %s", err, len(set.Keys), jwksBody)
+	}
+	if !set.Keys[0].IsPublic() || set.Keys[0].KeyID == "" || set.Keys[0].Algorithm != "ES256" {
+		t.Fatalf("published key: public %v, kid %q, alg %q", set.Keys[0].IsPublic(), set.Keys[0].KeyID, set.Keys[0].Algorithm)
+	}
+
+	_, body := get(t, g.url+"/apps/agents/echo", token(t, agent("agent", 7)))
+	assertion := decodeSeen(t, body).Header.Get("X-Helpdesk-Assertion")
+	tok, err := jwt.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid := tok.Headers[0].KeyID; kid != set.Keys[0].KeyID {
+		t.Errorf("assertion kid %q; published %q", kid, set.Keys[0].KeyID)
+	}
+	var std jwt.Claims
+	var extra assertionClaims
+	if err := tok.Claims(set.Keys[0].Key, &std, &extra); err != nil {
+		t.Fatalf("assertion does not verify with the published key: %v", err)
+	}
+	if err := std.Validate(jwt.Expected{Issuer: assertionIssuer, AnyAudience: jwt.Audience{"agents"}, Time: time.Now()}); err != nil {
+		t.Errorf("assertion claims: %v", err)
+	}
+	if life := std.Expiry.Time().Sub(std.IssuedAt.Time()); life <= 0 || life > 5*time.Minute {
+		t.Errorf("assertion lives %s; want at most 5m", life)
+	}
+	if std.Subject != "u-1" || extra.Role != "agent" || extra.DivisionID != "7" || extra.Email != "ana@example.com" {
+		t.Errorf("assertion identity: sub %q %+v", std.Subject, extra)
+	}
+	if err := std.Validate(jwt.Expected{AnyAudience: jwt.Audience{"open"}, Time: time.Now()}); err == nil {
+		t.Error("an assertion for app agents is accepted for app open")
+	}
+}
+
+func TestAssertionKeySurvivesRestartsInStorage(t *testing.T) {
+	storage := t.TempDir()
+	t.Setenv("HELPDESK_TEST_STORAGE", storage)
+	var kids []string
+	for _, run := range []string{"first start", "restart"} {
+		// Each subtest stops its Caddy when it ends.
+		t.Run(run, func(t *testing.T) {
+			g := startGateway(t, "")
+			_, body := get(t, g.url+"/apps/_api/jwks.json", "")
+			var set jose.JSONWebKeySet
+			if err := json.Unmarshal([]byte(body), &set); err != nil || len(set.Keys) != 1 {
+				t.Fatalf("jwks.json: %v %s", err, body)
+			}
+			kids = append(kids, set.Keys[0].KeyID)
+		})
+	}
+	if len(kids) != 2 || kids[0] != kids[1] {
+		t.Errorf("key ids across a restart: %q; want the same key", kids)
+	}
+	if entries, _ := os.ReadDir(storage); len(entries) == 0 {
+		t.Error("nothing was written to the storage directory")
+	}
+}
+
+func TestManifestListsTheAppsTheUserMayOpen(t *testing.T) {
+	up := newUpstream(t)
+	base := startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps {
+		session {
+			hmac_secret %s
+		}
+		app zed {
+			name "Zed"
+			placement ticket_sidebar
+			mode popup
+			icon https://icons.test/z.png
+			to %[2]s
+		}
+		app alpha {
+			name "Alpha"
+			order 5
+			to %[2]s
+		}
+		app beta {
+			name "Beta"
+			order 5
+			favorite
+			to %[2]s
+		}
+		app first {
+			name "First"
+			order -1
+			to %[2]s
+		}
+		app admins {
+			roles admin
+			to %[2]s
+		}
+		app div3 {
+			divisions 3
+			to %[2]s
+		}
+		app hidden {
+			disabled
+			to %[2]s
+		}
+	}`, testSecret, up.URL))
+	c := agent("agent", 7)
+	c.Issuer, c.Audience = "", nil
+	tok := token(t, c)
+
+	ids := func(query string) []string {
+		resp, body := get(t, base+"/apps/_api/apps"+query, tok)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		var m struct{ Apps []manifestApp }
+		if err := json.Unmarshal([]byte(body), &m); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range m.Apps {
+			out = append(out, a.ID)
+			if a.URL != base+"/apps/"+a.ID+"/" {
+				t.Errorf("%s: url %q; want the absolute %q", a.ID, a.URL, base+"/apps/"+a.ID+"/")
+			}
+			if a.ID == "zed" && (a.Icon != "https://icons.test/z.png" || a.Mode != "popup" || a.Placement != "ticket_sidebar") {
+				t.Errorf("zed: %+v", a)
+			}
+		}
+		return out
+	}
+	if got, want := ids(""), []string{"beta", "first", "zed", "alpha"}; !slices.Equal(got, want) {
+		t.Errorf("apps %q; want %q (favorites, then order, then name; only what the user may open)", got, want)
+	}
+	if got, want := ids("?placement=ticket_sidebar"), []string{"zed"}; !slices.Equal(got, want) {
+		t.Errorf("ticket_sidebar apps %q; want %q", got, want)
+	}
+	if resp, _ := get(t, base+"/apps/_api/apps", ""); resp.StatusCode != 401 {
+		t.Errorf("manifest without a session: status %d; want 401", resp.StatusCode)
+	}
+	resp, body := get(t, base+"/apps/_api/me", tok)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"role":"agent"`) || !strings.Contains(body, `"division_id":"7"`) {
+		t.Errorf("me: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, base+"/apps/_api/nope", tok); resp.StatusCode != 404 {
+		t.Errorf("unknown API endpoint: status %d; want 404", resp.StatusCode)
+	}
+}
+
+func TestAPIAllowsTheHelpdeskOriginOnly(t *testing.T) {
+	g := startGateway(t, "")
+	tok := token(t, agent("agent", 3))
+	resp, _ := get(t, g.url+"/apps/_api/apps", tok, "Origin", "https://helpdesk.test")
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://helpdesk.test" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("Helpdesk origin not allowed: %v", resp.Header)
+	}
+	resp, _ = get(t, g.url+"/apps/_api/apps", tok, "Origin", "https://evil.test")
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("foreign origin allowed: %q", got)
+	}
+	req, _ := http.NewRequest(http.MethodOptions, g.url+"/apps/_api/apps", nil)
+	req.Header.Set("Origin", "https://helpdesk.test")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	req.Header.Set("Access-Control-Request-Headers", "authorization")
+	resp, _ = do(t, req)
+	if resp.StatusCode != http.StatusNoContent || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}
