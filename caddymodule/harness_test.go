@@ -61,8 +61,9 @@ func startCaddyfile(t *testing.T, caddyfile string) {
 
 // permissiveServer lets through the header names Caddy drops by default
 // (with '_' or '.'), so that tests show the gateway's own defence against
-// spoofed identity headers holds in such a deployment too.
-const permissiveServer = "\tservers {\n\t\texpected_underscore_headers x_helpdesk_* x_remote_*\n\t\texpected_dot_headers x.helpdesk.*\n\t}\n"
+// spoofed identity headers holds in such a deployment too. Plain-text test
+// sites speak HTTP/1.1 only, which Caddy would otherwise warn about.
+const permissiveServer = "\tservers {\n\t\tprotocols h1\n\t\texpected_underscore_headers x_helpdesk_* x_remote_*\n\t\texpected_dot_headers x.helpdesk.*\n\t}\n"
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
 func freeAddr(t *testing.T) string {
