@@ -359,7 +359,8 @@ func distinctPorts(t *testing.T, n int) []string {
 
 // fixtureUpstream serves dir as the apps' backend. `?csp=inline` adds a
 // policy that lets only inline scripts run, `?csp=nonce` one that lets only
-// scripts with bridgeNonce run.
+// scripts with bridgeNonce run, `?csp=strict` a nonce with 'strict-dynamic',
+// `?csp=helmet` helmet's default policy.
 func fixtureUpstream(t *testing.T, dir string) *httptest.Server {
 	files := http.FileServer(http.Dir(dir))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -368,6 +369,10 @@ func fixtureUpstream(t *testing.T, dir string) *httptest.Server {
 			w.Header().Set("Content-Security-Policy", "script-src 'unsafe-inline'")
 		case "nonce":
 			w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+bridgeNonce+"'")
+		case "strict":
+			w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+bridgeNonce+"' 'strict-dynamic' https: 'unsafe-inline'; object-src 'none'; base-uri 'none'")
+		case "helmet":
+			w.Header().Set("Content-Security-Policy", helmetPolicy)
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		files.ServeHTTP(w, r)
@@ -1121,6 +1126,27 @@ func TestBrowserShimRunsUnderNoncePolicy(t *testing.T) {
 	e.waitApp("legacy.html", "HelpdeskApps.appId === "+jsValue(t, id))
 	if nonce := appEval[string](e, "legacy.html", `document.querySelector("script[data-helpdesk-origins]").nonce`); nonce != bridgeNonce {
 		t.Errorf("shim nonce = %q, want the page's", nonce)
+	}
+}
+
+// helmetPolicy is helmet's default Content-Security-Policy.
+const helmetPolicy = "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests"
+
+func TestBrowserShimRunsUnderStrictDynamicPolicy(t *testing.T) {
+	e := newBridgeEnv(t)
+	id := e.mount(mountOptions{Src: e.app("std", "legacy.html?csp=strict"), Mode: "embed", Placement: "main_menu"})
+	e.waitApp("legacy.html", "HelpdeskApps.appId === "+jsValue(t, id))
+	if nonce := appEval[string](e, "legacy.html", `document.querySelector("script[data-helpdesk-origins]").nonce`); nonce != bridgeNonce {
+		t.Errorf("shim nonce = %q, want the page's", nonce)
+	}
+}
+
+func TestBrowserShimRunsUnderHelmetDefaultPolicy(t *testing.T) {
+	e := newBridgeEnv(t)
+	id := e.mount(mountOptions{Src: e.app("std", "legacy.html?csp=helmet"), Mode: "embed", Placement: "main_menu"})
+	e.waitApp("legacy.html", "HelpdeskApps.appId === "+jsValue(t, id))
+	if src := appEval[string](e, "legacy.html", `document.querySelector("script[data-helpdesk-origins]").getAttribute("src") || ""`); !strings.HasPrefix(src, "/apps/_bridge/client.js?v=") {
+		t.Errorf("under helmet's policy the shim should be a same-origin script, got src %q", src)
 	}
 }
 
