@@ -11,51 +11,66 @@ import (
 // rejects non-zero padding bits, so each token has a single spelling.
 var segment = base64.RawURLEncoding.Strict()
 
-// headerAlg checks that token is a JWS in compact serialization whose three
-// parts are canonical unpadded base64url, and returns the "alg" of its
-// protected header. Header parameters that change how the token must be
-// processed ("crit", "b64") are rejected, since none is supported.
-func headerAlg(token string) (string, error) {
+// header holds the protected header parameters that select how a token is
+// verified.
+type header struct {
+	// alg is the "alg" parameter; never empty.
+	alg string
+	// kid is the "kid" parameter; "" when absent. It is only ever used to
+	// look a key up in a map.
+	kid string
+}
+
+// parseHeader checks that token is a JWS in compact serialization whose
+// three parts are canonical unpadded base64url, and returns its protected
+// header. Header parameters that change how the token must be processed
+// ("crit", "b64") are rejected, since none is supported.
+func parseHeader(token string) (header, error) {
 	for i := 0; i < len(token); i++ {
 		if !isSegmentByte(token[i]) {
-			return "", fmt.Errorf("invalid character: %w", ErrMalformed)
+			return header{}, fmt.Errorf("invalid character: %w", ErrMalformed)
 		}
 	}
 	switch n := strings.Count(token, "."); {
 	case n == 4:
-		return "", fmt.Errorf("encrypted tokens are not supported: %w", ErrMalformed)
+		return header{}, fmt.Errorf("encrypted tokens are not supported: %w", ErrMalformed)
 	case n != 2:
-		return "", fmt.Errorf("%d parts, want 3: %w", n+1, ErrMalformed)
+		return header{}, fmt.Errorf("%d parts, want 3: %w", n+1, ErrMalformed)
 	}
 	h, rest, _ := strings.Cut(token, ".")
 	p, s, _ := strings.Cut(rest, ".")
 	if h == "" || p == "" {
-		return "", fmt.Errorf("empty header or payload: %w", ErrMalformed)
+		return header{}, fmt.Errorf("empty header or payload: %w", ErrMalformed)
 	}
-	header, err := segment.DecodeString(h)
+	raw, err := segment.DecodeString(h)
 	if err != nil {
-		return "", fmt.Errorf("header: invalid base64url: %w", ErrMalformed)
+		return header{}, fmt.Errorf("header: invalid base64url: %w", ErrMalformed)
 	}
 	if _, err := segment.DecodeString(p); err != nil {
-		return "", fmt.Errorf("payload: invalid base64url: %w", ErrMalformed)
+		return header{}, fmt.Errorf("payload: invalid base64url: %w", ErrMalformed)
 	}
 	if _, err := segment.DecodeString(s); err != nil {
-		return "", fmt.Errorf("signature: invalid base64url: %w", ErrMalformed)
+		return header{}, fmt.Errorf("signature: invalid base64url: %w", ErrMalformed)
 	}
 	var params map[string]json.RawMessage
-	if err := json.Unmarshal(header, &params); err != nil || params == nil {
-		return "", fmt.Errorf("header is not a json object: %w", ErrMalformed)
+	if err := json.Unmarshal(raw, &params); err != nil || params == nil {
+		return header{}, fmt.Errorf("header is not a json object: %w", ErrMalformed)
 	}
 	for _, name := range []string{"crit", "b64"} {
 		if _, ok := params[name]; ok {
-			return "", fmt.Errorf("unsupported header parameter %s: %w", name, ErrMalformed)
+			return header{}, fmt.Errorf("unsupported header parameter %s: %w", name, ErrMalformed)
 		}
 	}
-	var alg string
-	if err := json.Unmarshal(params["alg"], &alg); err != nil || alg == "" {
-		return "", fmt.Errorf("header has no alg: %w", ErrMalformed)
+	var hdr header
+	if err := json.Unmarshal(params["alg"], &hdr.alg); err != nil || hdr.alg == "" {
+		return header{}, fmt.Errorf("header has no alg: %w", ErrMalformed)
 	}
-	return alg, nil
+	if kid, ok := params["kid"]; ok {
+		if err := json.Unmarshal(kid, &hdr.kid); err != nil {
+			return header{}, fmt.Errorf("header kid is not a string: %w", ErrMalformed)
+		}
+	}
+	return hdr, nil
 }
 
 func isSegmentByte(c byte) bool {

@@ -15,9 +15,24 @@ var (
 	// ErrMalformed: errors.Is(err, ErrMalformed) is false for it.
 	ErrTooLarge = errors.New("token too large")
 
-	// ErrAlgorithm reports a token whose "alg" header is not the algorithm
-	// the verifier is pinned to (including "none").
+	// ErrAlgorithm reports a token whose "alg" header is not one of the
+	// algorithms the verifier accepts (including "none"), or does not fit
+	// the key that the token's "kid" names.
 	ErrAlgorithm = errors.New("unexpected signing algorithm")
+
+	// ErrUnknownKey reports a token whose key is not in the verifier's key
+	// set: its "kid" names no usable key, even after a refetch that the rate
+	// limit allowed.
+	ErrUnknownKey = errors.New("unknown signing key")
+
+	// ErrNoKeyID reports a token without a "kid" header checked against a
+	// key set that holds more than one usable key.
+	ErrNoKeyID = errors.New("token has no key id")
+
+	// ErrKeysUnavailable reports that no key set could be fetched yet, so
+	// no token can be checked. It points at the key set endpoint rather
+	// than at the token.
+	ErrKeysUnavailable = errors.New("key set unavailable")
 
 	// ErrSignature reports a token whose signature does not verify.
 	ErrSignature = errors.New("invalid signature")

@@ -1,9 +1,14 @@
 package session_test
 
 import (
+	"bytes"
 	"crypto/hmac"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"math/big"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -79,6 +84,80 @@ func FuzzClaims(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJWKSResponse serves arbitrary key set responses to a JWKS verifier and
+// checks that parsing never panics, that errors wrap exactly one sentinel,
+// and that a token is accepted only when the response publishes the public
+// key that signed it.
+func FuzzJWKSResponse(f *testing.F) {
+	k := testKeys()
+	pub := jwk(k.rsaA, "a")
+	priv := jose.JSONWebKey{Key: k.rsaA, KeyID: "a"}
+	for _, seed := range [][]byte{
+		mustJSON(f, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}}),
+		mustJSON(f, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{priv}}),
+		mustJSON(f, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: secret32, KeyID: "a"}}}),
+		mustJSON(f, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk(k.rsaB, "a"), jwk(k.ed, "b")}}),
+		[]byte(`{"keys":[{"kty":"OKP","crv":"X25519","x":"AA"},null,1,"a"]}`),
+		[]byte(`{"keys":null}`), []byte(`[]`), []byte(``),
+	} {
+		f.Add(seed)
+	}
+	tokens := []string{
+		mintKID(f, jose.RS256, k.rsaA, "a", claimsWith(nil)),
+		mint(f, jose.PS256, k.rsaA, claimsWith(nil)),
+		mintKID(f, jose.HS256, secret32, "a", claimsWith(nil)),
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		client := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: -1}, nil
+		})}
+		v, err := session.NewJWKS("https://idp.example.com/jwks.json", nil, session.Options{}, session.JWKSOptions{Client: client})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, token := range tokens {
+			_, err := v.Verify(token, testNow)
+			if err != nil {
+				checkSentinel(t, err)
+				continue
+			}
+			if !publishesPublicKey(body, &k.rsaA.PublicKey) {
+				t.Fatalf("accepted a token although the set does not publish its public key: %q", body)
+			}
+		}
+	})
+}
+
+// publishesPublicKey reports whether the key set body holds a key with the
+// modulus of pub and without a private exponent, checked independently of
+// go-jose (member names match exactly, as in go-jose).
+func publishesPublicKey(body []byte, pub *rsa.PublicKey) bool {
+	var set struct {
+		Keys []map[string]json.RawMessage `json:"keys"`
+	}
+	if json.Unmarshal(body, &set) != nil {
+		return false
+	}
+	for _, key := range set.Keys {
+		var n string
+		if json.Unmarshal(key["n"], &n) != nil {
+			continue
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(n, "="))
+		d, private := key["d"]
+		if err == nil && (!private || string(d) == "null") && new(big.Int).SetBytes(raw).Cmp(pub.N) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip calls f.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // signedHS256 reports whether token is a canonical compact JWS with an
 // HS256 header and a valid HMAC-SHA256 signature by secret, checked

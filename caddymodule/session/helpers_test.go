@@ -36,6 +36,7 @@ var (
 // sentinels lists every sentinel error of the package.
 var sentinels = []error{
 	session.ErrMalformed, session.ErrTooLarge, session.ErrAlgorithm,
+	session.ErrUnknownKey, session.ErrNoKeyID, session.ErrKeysUnavailable,
 	session.ErrSignature, session.ErrExpired, session.ErrNoExpiry,
 	session.ErrNotYetValid, session.ErrIssuer, session.ErrAudience,
 	session.ErrNoSubject, session.ErrNoToken, session.ErrConflictingTokens,

@@ -29,38 +29,64 @@ func decodePayload(raw []byte) (map[string]any, error) {
 	return payload, nil
 }
 
+// times holds the registered time claims of a token. nbf and iat are zero
+// when absent.
+type times struct {
+	exp, nbf, iat time.Time
+}
+
+// check checks the time claims at time now, allowing leeway of clock skew:
+// "exp" first, then "nbf" and "iat". Cached tokens go through the same
+// check, so they expire exactly like uncached ones.
+func (t times) check(now time.Time, leeway time.Duration) error {
+	if !now.Before(t.exp.Add(leeway)) {
+		return fmt.Errorf("expired at %s: %w", t.exp.Format(time.RFC3339), ErrExpired)
+	}
+	for _, c := range []struct {
+		name string
+		t    time.Time
+	}{{"nbf", t.nbf}, {"iat", t.iat}} {
+		if !c.t.IsZero() && now.Add(leeway).Before(c.t) {
+			return fmt.Errorf("%s is %s: %w", c.name, c.t.Format(time.RFC3339), ErrNotYetValid)
+		}
+	}
+	return nil
+}
+
 // checkRegistered checks the registered claims "exp", "nbf", "iat", "iss"
-// and "aud" of payload at time now, and returns the expiry.
-func (v *Verifier) checkRegistered(payload map[string]any, now time.Time) (time.Time, error) {
-	leeway := v.opts.Leeway
+// and "aud" of payload at time now, and returns the time claims. "exp" is
+// read and checked before "nbf" and "iat" are read.
+func (v *Verifier) checkRegistered(payload map[string]any, now time.Time) (times, error) {
+	var t times
 	exp, ok, err := numericDate(payload, "exp")
 	if err != nil {
-		return time.Time{}, err
+		return times{}, err
 	}
 	if !ok {
-		return time.Time{}, ErrNoExpiry
+		return times{}, ErrNoExpiry
 	}
-	if !now.Before(exp.Add(leeway)) {
-		return time.Time{}, fmt.Errorf("expired at %s: %w", exp.Format(time.RFC3339), ErrExpired)
+	t.exp = exp
+	if err := t.check(now, v.opts.Leeway); err != nil {
+		return times{}, err
 	}
-	for _, name := range []string{"nbf", "iat"} {
-		t, ok, err := numericDate(payload, name)
-		if err != nil {
-			return time.Time{}, err
-		}
-		if ok && now.Add(leeway).Before(t) {
-			return time.Time{}, fmt.Errorf("%s is %s: %w", name, t.Format(time.RFC3339), ErrNotYetValid)
-		}
+	if t.nbf, _, err = numericDate(payload, "nbf"); err != nil {
+		return times{}, err
+	}
+	if t.iat, _, err = numericDate(payload, "iat"); err != nil {
+		return times{}, err
+	}
+	if err := t.check(now, v.opts.Leeway); err != nil {
+		return times{}, err
 	}
 	if v.opts.Issuer != "" {
 		if iss, _ := payload["iss"].(string); iss != v.opts.Issuer {
-			return time.Time{}, ErrIssuer
+			return times{}, ErrIssuer
 		}
 	}
 	if v.opts.Audience != "" && !hasAudience(payload["aud"], v.opts.Audience) {
-		return time.Time{}, ErrAudience
+		return times{}, ErrAudience
 	}
-	return exp, nil
+	return t, nil
 }
 
 // numericDate reads the NumericDate claim name (RFC 7519 §2), which may have

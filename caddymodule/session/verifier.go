@@ -1,8 +1,12 @@
 package session
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -15,6 +19,10 @@ const DefaultLeeway = 30 * time.Second
 // DefaultMaxTokenSize is the largest token, in bytes, accepted when
 // [Options.MaxTokenSize] is zero.
 const DefaultMaxTokenSize = 8192
+
+// DefaultCacheSize is the number of verified tokens a [Verifier] remembers
+// when [Options.CacheSize] is zero.
+const DefaultCacheSize = 10000
 
 // Options configure a [Verifier].
 type Options struct {
@@ -32,14 +40,30 @@ type Options struct {
 	// MaxTokenSize is the largest token accepted, in bytes; 0 means
 	// DefaultMaxTokenSize. Longer tokens are rejected before parsing.
 	MaxTokenSize int
+	// CacheSize is the number of verified tokens remembered until they
+	// expire, so that a token seen again skips its signature check; 0 means
+	// DefaultCacheSize, and a negative size disables the cache.
+	CacheSize int
 }
 
-// A Verifier checks session tokens signed with one pinned algorithm and key.
-// It is safe for concurrent use.
+// A Verifier checks session tokens: their signature, by an algorithm and a
+// key pinned when the Verifier is made (an HMAC secret, a public key or the
+// keys of a JWK Set), their registered claims, and their identity claims.
+// It remembers the tokens it has verified until they expire. It is safe for
+// concurrent use.
 type Verifier struct {
-	alg  jose.SignatureAlgorithm
-	key  []byte
+	// algs are the accepted "alg" values.
+	algs []jose.SignatureAlgorithm
+	// key is the HMAC secret ([]byte) or the public key; nil with jwks.
+	key any
+	// jwks is the remote key set; nil with key.
+	jwks *jwks
 	opts Options
+	// cache remembers verified tokens; nil when disabled.
+	cache *tokenCache
+	// checks counts signature verifications, so that tests can tell a
+	// cached result from a fresh one.
+	checks atomic.Uint64
 }
 
 // hmacKeySizes holds the minimum secret length of each HMAC algorithm: the
@@ -65,15 +89,21 @@ func NewHMAC(secret []byte, alg string, opts Options) (*Verifier, error) {
 	if len(secret) < minLen {
 		return nil, fmt.Errorf("hmac secret too short for %s: need at least %d bytes", alg, minLen)
 	}
+	return newVerifier([]jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)}, append([]byte(nil), secret...), nil, opts)
+}
+
+// newVerifier returns a Verifier accepting algs, with either a static key or
+// a key set.
+func newVerifier(algs []jose.SignatureAlgorithm, key any, set *jwks, opts Options) (*Verifier, error) {
 	opts, err := opts.resolve()
 	if err != nil {
 		return nil, err
 	}
-	return &Verifier{
-		alg:  jose.SignatureAlgorithm(alg),
-		key:  append([]byte(nil), secret...),
-		opts: opts,
-	}, nil
+	v := &Verifier{algs: algs, key: key, jwks: set, opts: opts}
+	if opts.CacheSize > 0 {
+		v.cache = newTokenCache(opts.CacheSize)
+	}
+	return v, nil
 }
 
 // resolve fills in the defaults of o and validates it.
@@ -90,6 +120,9 @@ func (o Options) resolve() (Options, error) {
 	if o.MaxTokenSize == 0 {
 		o.MaxTokenSize = DefaultMaxTokenSize
 	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
+	}
 	o.Mapping = o.Mapping.withDefaults()
 	if err := o.Mapping.validate(); err != nil {
 		return o, err
@@ -99,43 +132,123 @@ func (o Options) resolve() (Options, error) {
 
 // Verify checks token at time now and returns the identity it carries.
 //
-// The signature must verify with the pinned algorithm; any other "alg",
-// including "none" and other HMAC sizes, fails with ErrAlgorithm. "exp" is
-// required; "exp", "nbf" and "iat" are checked with the leeway, then "iss"
-// and "aud" when the options ask for them. Finally the claims are mapped,
-// and a token without a user id fails with ErrNoSubject.
+// The token's "alg" must be one the verifier accepts; any other, including
+// "none" and HMAC algorithms at a public key verifier, fails with
+// ErrAlgorithm. With a key set, the token's "kid" selects the key. The
+// signature must verify; then "exp" is required, "exp", "nbf" and "iat" are
+// checked with the leeway, and "iss" and "aud" when the options ask for
+// them. Finally the claims are mapped, and a token without a user id fails
+// with ErrNoSubject.
+//
+// A token verified before is answered from the cache without checking its
+// signature again, as long as the key that verified it is still in use; its
+// time claims are checked against now every time.
 func (v *Verifier) Verify(token string, now time.Time) (Claims, error) {
 	if len(token) > v.opts.MaxTokenSize {
 		return Claims{}, fmt.Errorf("token of %d bytes exceeds limit of %d: %w", len(token), v.opts.MaxTokenSize, ErrTooLarge)
 	}
-	alg, err := headerAlg(token)
+	var set *keySet
+	if v.jwks != nil {
+		set = v.jwks.current()
+	}
+	var sum [sha256.Size]byte
+	if v.cache != nil {
+		sum = tokenHash(token)
+		if e, ok := v.cache.get(sum); ok && e.gen == set.generation() {
+			if err := e.times.check(now, v.opts.Leeway); err != nil {
+				return Claims{}, err
+			}
+			return e.claims, nil
+		}
+	}
+	c, t, gen, err := v.verify(token, set, now)
 	if err != nil {
 		return Claims{}, err
 	}
-	if alg != string(v.alg) {
-		return Claims{}, fmt.Errorf("token alg %s, want %s: %w", printableAlg(alg), v.alg, ErrAlgorithm)
+	if v.cache != nil {
+		v.cache.put(sum, cacheEntry{claims: c, times: t, gen: gen}, now, v.opts.Leeway)
+	}
+	return c, nil
+}
+
+// verify checks token without the cache, using set when the verifier has a
+// key set. It returns the claims, the time claims, and the generation of the
+// key set whose key verified the signature (0 for a static key).
+func (v *Verifier) verify(token string, set *keySet, now time.Time) (Claims, times, uint64, error) {
+	h, err := parseHeader(token)
+	if err != nil {
+		return Claims{}, times{}, 0, err
+	}
+	alg := jose.SignatureAlgorithm(h.alg)
+	if !slices.Contains(v.algs, alg) {
+		return Claims{}, times{}, 0, fmt.Errorf("token alg %s, want %s: %w", printableAlg(h.alg), joinAlgs(v.algs), ErrAlgorithm)
 	}
 	// go-jose's own errors are dropped: they may quote parts of the token.
-	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{v.alg})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{alg})
 	if err != nil {
-		return Claims{}, fmt.Errorf("parsing jws: %w", ErrMalformed)
+		return Claims{}, times{}, 0, fmt.Errorf("parsing jws: %w", ErrMalformed)
 	}
-	raw, err := jws.Verify(v.key)
+	raw, gen, err := v.verifySignature(jws, alg, h.kid, set)
 	if err != nil {
-		return Claims{}, ErrSignature
+		return Claims{}, times{}, 0, err
 	}
 	payload, err := decodePayload(raw)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, times{}, 0, err
 	}
-	exp, err := v.checkRegistered(payload, now)
+	t, err := v.checkRegistered(payload, now)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, times{}, 0, err
 	}
 	c := v.opts.Mapping.apply(payload)
 	if c.UserID == "" {
-		return Claims{}, ErrNoSubject
+		return Claims{}, times{}, 0, ErrNoSubject
 	}
-	c.Expiry = exp
-	return c, nil
+	c.Expiry = t.exp
+	return c, t, gen, nil
+}
+
+// verifySignature checks the signature of jws, made with alg, and returns
+// its payload and the generation of the key set that verified it. With a
+// key set, kid selects the key, and set is the key set to start from.
+func (v *Verifier) verifySignature(jws *jose.JSONWebSignature, alg jose.SignatureAlgorithm, kid string, set *keySet) ([]byte, uint64, error) {
+	if v.jwks == nil {
+		v.checks.Add(1)
+		raw, err := jws.Verify(v.key)
+		if err != nil {
+			return nil, 0, ErrSignature
+		}
+		return raw, 0, nil
+	}
+	set, keys, err := v.jwks.keysFor(kid, set)
+	if err != nil {
+		return nil, 0, err
+	}
+	fits := false
+	for _, k := range keys {
+		if !slices.Contains(k.algs, alg) {
+			continue
+		}
+		fits = true
+		v.checks.Add(1)
+		if raw, err := jws.Verify(k.key); err == nil {
+			return raw, set.gen, nil
+		}
+	}
+	if !fits {
+		return nil, 0, fmt.Errorf("token alg %s does not fit its key: %w", alg, ErrAlgorithm)
+	}
+	return nil, 0, ErrSignature
+}
+
+// Refresh fetches the key set of a verifier made by [NewJWKS] now, whatever
+// the refresh interval and the rate limit, and reports whether that
+// succeeded; ctx bounds the fetch. It lets a server load the keys while it
+// starts rather than on the first request. For other verifiers it does
+// nothing and returns nil.
+func (v *Verifier) Refresh(ctx context.Context) error {
+	if v.jwks == nil {
+		return nil
+	}
+	return v.jwks.refresh(ctx)
 }

@@ -325,17 +325,6 @@ func TestNewHMACCopiesSecret(t *testing.T) {
 	}
 }
 
-func BenchmarkVerifyHS256(b *testing.B) {
-	v := newVerifier(b, session.Options{Issuer: testIssuer, Audience: testAudience})
-	token := mint(b, jose.HS256, secret32, claimsWith(nil))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := v.Verify(token, testNow); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // splitToken returns the three parts of a compact token.
 func splitToken(tb testing.TB, token string) (header, payload, sig string) {
 	tb.Helper()
