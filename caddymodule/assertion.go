@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -32,6 +33,8 @@ const (
 	// assertionKeyStorage is where the generated key is kept in Caddy's
 	// storage, shared by every instance that shares the storage.
 	assertionKeyStorage = "helpdesk_apps/assertion_key.pem"
+	// maxCachedAssertions bounds the memory signed assertions take.
+	maxCachedAssertions = 10000
 )
 
 // asserter signs the X-Helpdesk-Assertion tokens that tell an app's backend,
@@ -41,6 +44,24 @@ type asserter struct {
 	ttl    time.Duration
 	// jwks is the published key set, as served at <prefix>/_api/jwks.json.
 	jwks []byte
+
+	// An assertion is reused for the first half of its life: signing costs
+	// far more than proxying a small response.
+	mu    sync.Mutex
+	cache map[assertionKey]cachedAssertion
+}
+
+// assertionKey is what an assertion says: the same identity for the same
+// app gets the same assertion.
+type assertionKey struct {
+	session.Claims
+	app string
+}
+
+// cachedAssertion is a signed assertion and when to stop reusing it.
+type cachedAssertion struct {
+	token    string
+	reuseEnd time.Time
 }
 
 // newAsserter loads or creates the signing key and prepares the signer.
@@ -77,7 +98,7 @@ func newAsserter(ctx caddy.Context, keyFile string, ttl time.Duration) (*asserte
 	if err != nil {
 		return nil, fmt.Errorf("assertion signer: %w", err)
 	}
-	return &asserter{signer: signer, ttl: ttl, jwks: jwks}, nil
+	return &asserter{signer: signer, ttl: ttl, jwks: jwks, cache: make(map[assertionKey]cachedAssertion)}, nil
 }
 
 // readAssertionKey reads an ECDSA P-256 private key from a PEM file.
@@ -162,14 +183,44 @@ type assertionClaims struct {
 	DivisionID string `json:"division_id,omitempty"`
 }
 
-// sign returns an assertion of c for the app: audience the app id, valid
-// for the TTL but never past the session's own expiry.
-func (a *asserter) sign(c session.Claims, appID string, now time.Time) (string, error) {
+// assertion returns an assertion of c for the app, reusing one signed less
+// than half its lifetime ago.
+func (a *asserter) assertion(c session.Claims, appID string, now time.Time) (string, error) {
+	key := assertionKey{c, appID}
+	a.mu.Lock()
+	hit, ok := a.cache[key]
+	a.mu.Unlock()
+	if ok && now.Before(hit.reuseEnd) {
+		return hit.token, nil
+	}
+	token, exp, err := a.sign(c, appID, now)
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.cache) >= maxCachedAssertions {
+		for k, v := range a.cache { // map order is random: random eviction
+			if !now.Before(v.reuseEnd) || len(a.cache) >= maxCachedAssertions {
+				delete(a.cache, k)
+			}
+			if len(a.cache) < maxCachedAssertions/2 {
+				break
+			}
+		}
+	}
+	a.cache[key] = cachedAssertion{token: token, reuseEnd: now.Add(exp.Sub(now) / 2)}
+	return token, nil
+}
+
+// sign returns a new assertion of c for the app, and its expiry: audience
+// the app id, valid for the TTL but never past the session's own expiry.
+func (a *asserter) sign(c session.Claims, appID string, now time.Time) (string, time.Time, error) {
 	exp := now.Add(a.ttl)
 	if !c.Expiry.IsZero() && c.Expiry.Before(exp) {
 		exp = c.Expiry
 	}
-	return jwt.Signed(a.signer).Claims(jwt.Claims{
+	token, err := jwt.Signed(a.signer).Claims(jwt.Claims{
 		Issuer:    assertionIssuer,
 		Subject:   c.UserID,
 		Audience:  jwt.Audience{appID},
@@ -177,4 +228,5 @@ func (a *asserter) sign(c session.Claims, appID string, now time.Time) (string, 
 		NotBefore: jwt.NewNumericDate(now),
 		Expiry:    jwt.NewNumericDate(exp),
 	}).Claims(assertionClaims{Name: c.Name, Email: c.Email, Role: c.Role, DivisionID: c.Division}).Serialize()
+	return token, exp, err
 }

@@ -228,7 +228,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	upstreamPath := "/" + sub
 	var assertion string
 	if h.identity.Assertion != identityOff {
-		if assertion, err = h.asserter.sign(claims, app.ID, now()); err != nil {
+		if assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
 			return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
 		}
 	}
