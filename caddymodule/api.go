@@ -57,7 +57,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	claims, err := h.authenticate(r)
 	if err != nil {
-		return h.deny(w, r, http.StatusUnauthorized, nil, err)
+		return h.deny(w, r, authStatus(err), nil, err)
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	var body any

@@ -39,8 +39,8 @@ func init() {
 //		session {
 //			cookie      <name>
 //			bearer
-//			hmac_secret <secret>
-//			algorithm   HS256|HS384|HS512
+//			hmac_secret <secret> | public_key <pem_file> | jwks <url>
+//			algorithm   <alg>
 //			issuer      <iss>
 //			audience    <aud>
 //			leeway      <duration>
@@ -153,7 +153,7 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 		}
 	}
 	if hd.Session == nil {
-		return d.Err("session: required (a session block with hmac_secret)")
+		return d.Err("session: required (a session block with hmac_secret, public_key or jwks)")
 	}
 	return nil
 }
@@ -178,14 +178,20 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&c.HMACSecret) {
 				return d.ArgErr()
 			}
+		case "public_key":
+			if !d.AllArgs(&c.PublicKey) {
+				return d.ArgErr()
+			}
+		case "jwks":
+			if !d.AllArgs(&c.JWKS) {
+				return d.ArgErr()
+			}
 		case "algorithm":
 			if !d.AllArgs(&c.Algorithm) {
 				return d.ArgErr()
 			}
-			switch c.Algorithm {
-			case "HS256", "HS384", "HS512":
-			default:
-				return d.Errf("session: algorithm %q: must be HS256, HS384 or HS512", c.Algorithm)
+			if !slices.Contains(jwsAlgorithms, c.Algorithm) {
+				return d.Errf("session: algorithm %q: must be one of %s", c.Algorithm, strings.Join(jwsAlgorithms, ", "))
 			}
 		case "issuer":
 			if !d.AllArgs(&c.Issuer) {
@@ -221,11 +227,21 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("session: unrecognized subdirective %s", d.Val())
 		}
 	}
-	if c.HMACSecret == "" {
-		return d.Err("session: hmac_secret: required")
+	keys := 0
+	for _, v := range []string{c.HMACSecret, c.PublicKey, c.JWKS} {
+		if v != "" {
+			keys++
+		}
+	}
+	if keys != 1 {
+		return d.Err("session: give exactly one of hmac_secret, public_key and jwks")
 	}
 	return nil
 }
+
+// jwsAlgorithms are the algorithms a session may be pinned to.
+var jwsAlgorithms = []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
 // unmarshalCaddyfile reads an identity_headers block.
 func (ih *IdentityHeaders) unmarshalCaddyfile(d *caddyfile.Dispenser) error {

@@ -11,9 +11,10 @@ import (
 // errorMessages are the default explanations of the statuses the handler
 // answers with itself.
 var errorMessages = map[int]string{
-	http.StatusUnauthorized: "Sign in to the Helpdesk to open this app.",
-	http.StatusForbidden:    "Your role or division may not open this app.",
-	http.StatusNotFound:     "There is no such app.",
+	http.StatusUnauthorized:       "Sign in to the Helpdesk to open this app.",
+	http.StatusForbidden:          "Your role or division may not open this app.",
+	http.StatusNotFound:           "There is no such app.",
+	http.StatusServiceUnavailable: "The Helpdesk's sign-in keys cannot be reached; try again shortly.",
 }
 
 // writeErrorPage writes the default body for an error status: a small HTML

@@ -109,7 +109,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return errors.New("session: required")
 	}
 	var err error
-	h.source, h.verifier, err = h.Session.provision()
+	h.source, h.verifier, err = h.Session.provision(ctx, h.logger)
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
@@ -219,7 +219,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	claims, err := h.authenticate(r)
 	if err != nil {
-		return h.deny(w, r, http.StatusUnauthorized, app, err)
+		return h.deny(w, r, authStatus(err), app, err)
 	}
 	if err := app.allows(claims); err != nil {
 		return h.deny(w, r, http.StatusForbidden, app, err)
@@ -277,6 +277,16 @@ func (h *Handler) authenticate(r *http.Request) (session.Claims, error) {
 		return session.Claims{}, err
 	}
 	return h.verifier.Verify(token, now())
+}
+
+// authStatus is the status for a failed authentication: 401, or 503 when the
+// keys to verify with could not be had (the identity provider is down, not
+// the token wrong).
+func authStatus(err error) int {
+	if errors.Is(err, session.ErrKeysUnavailable) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusUnauthorized
 }
 
 // prepareRequest hardens the request before it reaches the backend: the

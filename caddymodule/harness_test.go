@@ -159,6 +159,12 @@ func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, c any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return signWith(t, signer, c)
+}
+
+// signWith signs c with signer.
+func signWith(t *testing.T, signer jose.Signer, c any) string {
+	t.Helper()
 	tok, err := jwt.Signed(signer).Claims(c).Serialize()
 	if err != nil {
 		t.Fatal(err)

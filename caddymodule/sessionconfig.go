@@ -3,17 +3,20 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
 // SessionConfig says where the Helpdesk session token is read from and how
-// it is verified. Tokens are JWTs (RFC 7519) signed with HMAC; the algorithm
-// is pinned, `exp` is required, and `nbf`, `iss` and `aud` are checked with
-// a small leeway.
+// it is verified. Tokens are JWTs (RFC 7519) signed with a shared HMAC
+// secret, a public key, or a key from a JWKS; the algorithms are pinned by
+// the key's type, `exp` is required, and `nbf`, `iss` and `aud` are checked
+// with a small leeway. Verified tokens are cached until they expire.
 type SessionConfig struct {
 	// Cookie is the name of the Helpdesk session cookie to read the token
 	// from. The cookie is removed from every request before it reaches an
@@ -28,12 +31,28 @@ type SessionConfig struct {
 	// HMACSecret is the shared secret the Helpdesk signs its session tokens
 	// with. It must be at least as long as the algorithm's hash output (32
 	// bytes for HS256). Global placeholders such as `{env.HD_SESSION_SECRET}`
-	// are resolved when the module is provisioned. Required.
+	// are resolved when the module is provisioned. Exactly one of
+	// HMACSecret, PublicKey and JWKS is required.
 	HMACSecret string `json:"hmac_secret,omitempty"`
 
-	// Algorithm is the one JWS algorithm tokens may use: `HS256`, `HS384` or
-	// `HS512`. Tokens with any other `alg`, `none` included, are rejected.
-	// Default: `HS256`.
+	// PublicKey is a PEM file holding the public key (or a certificate) the
+	// Helpdesk's tokens verify with: RSA (RS256/384/512, PS256/384/512),
+	// ECDSA (ES256, ES384 or ES512 by its curve) or Ed25519 (EdDSA).
+	PublicKey string `json:"public_key,omitempty"`
+
+	// JWKS is the URL of the Helpdesk's JSON Web Key Set. It is fetched on
+	// first use (and at start-up in the background), refreshed every 5
+	// minutes, refetched when a token names an unknown `kid` (at most once
+	// every 30 seconds), and its last good copy is used while it cannot be
+	// fetched. Tokens must name a `kid` when the set holds several keys.
+	// Global placeholders are resolved when the module is provisioned.
+	JWKS string `json:"jwks,omitempty"`
+
+	// Algorithm narrows the JWS algorithms tokens may use to this one. With
+	// an HMAC secret: `HS256`, `HS384` or `HS512`; with a key: one its type
+	// allows. Tokens with any other `alg`, `none` included, are rejected.
+	// Default: `HS256` with a secret, every algorithm of the key's type
+	// otherwise.
 	Algorithm string `json:"algorithm,omitempty"`
 
 	// Issuer, when set, must equal the token's `iss` claim.
@@ -57,15 +76,28 @@ type SessionConfig struct {
 var claimFields = []string{"user_id", "name", "email", "role", "division"}
 
 // provision builds the token source and the verifier.
-func (c *SessionConfig) provision() (session.Source, *session.Verifier, error) {
+func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (session.Source, *session.Verifier, error) {
 	src := session.Source{Cookie: c.Cookie, Bearer: c.Bearer}
 	if src.Cookie == "" && !src.Bearer {
 		src = session.Source{Cookie: "hd_session", Bearer: true}
 	}
 
-	secret := caddy.NewReplacer().ReplaceKnown(c.HMACSecret, "")
-	if secret == "" {
-		return src, nil, errors.New("hmac_secret: required (it may be empty because its placeholder is unset)")
+	repl := caddy.NewReplacer()
+	secret := repl.ReplaceKnown(c.HMACSecret, "")
+	jwksURL := repl.ReplaceKnown(c.JWKS, "")
+	keys := 0
+	for _, set := range []bool{c.HMACSecret != "", c.PublicKey != "", c.JWKS != ""} {
+		if set {
+			keys++
+		}
+	}
+	switch {
+	case keys != 1:
+		return src, nil, errors.New("give exactly one of hmac_secret, public_key and jwks")
+	case c.HMACSecret != "" && secret == "":
+		return src, nil, errors.New("hmac_secret: empty (is its placeholder set?)")
+	case c.JWKS != "" && jwksURL == "":
+		return src, nil, errors.New("jwks: empty (is its placeholder set?)")
 	}
 
 	mapping := session.DefaultMapping
@@ -89,12 +121,40 @@ func (c *SessionConfig) provision() (session.Source, *session.Verifier, error) {
 		}
 	}
 
-	v, err := session.NewHMAC([]byte(secret), c.Algorithm, session.Options{
+	opts := session.Options{
 		Issuer:   c.Issuer,
 		Audience: c.Audience,
 		Leeway:   time.Duration(c.Leeway),
 		Mapping:  mapping,
-	})
+	}
+	var algs []string
+	if c.Algorithm != "" {
+		algs = []string{c.Algorithm}
+	}
+	var v *session.Verifier
+	var err error
+	switch {
+	case secret != "":
+		v, err = session.NewHMAC([]byte(secret), c.Algorithm, opts)
+	case c.PublicKey != "":
+		var pemData []byte
+		if pemData, err = os.ReadFile(c.PublicKey); err != nil {
+			return src, nil, fmt.Errorf("public_key: %w", err)
+		}
+		if v, err = session.NewPublicKey(pemData, algs, opts); err != nil {
+			return src, nil, fmt.Errorf("public_key %s: %w", c.PublicKey, err)
+		}
+	default:
+		sugar := logger.Sugar()
+		v, err = session.NewJWKS(jwksURL, algs, opts, session.JWKSOptions{
+			Logf: func(format string, args ...any) { sugar.Warnf(format, args...) },
+		})
+		if err == nil {
+			// Warm the key set so the first request does not wait for
+			// it; a failure is logged and retried on use.
+			go func() { _ = v.Refresh(ctx) }()
+		}
+	}
 	if err != nil {
 		return src, nil, err
 	}

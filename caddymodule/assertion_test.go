@@ -1,0 +1,66 @@
+package caddymodule
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
+)
+
+func TestAssertionsAreReusedForHalfTheirLife(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	file := filepath.Join(t.TempDir(), "assertion.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := newAsserter(caddy.Context{}, file, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1_800_000_000, 0)
+	ana := session.Claims{UserID: "u-1", Role: "agent", Expiry: t0.Add(time.Hour)}
+	first, _ := a.assertion(ana, "crm", t0)
+	if again, _ := a.assertion(ana, "crm", t0.Add(29*time.Second)); again != first {
+		t.Error("a fresh assertion was signed within its first half-life")
+	}
+	if later, _ := a.assertion(ana, "crm", t0.Add(31*time.Second)); later == first {
+		t.Error("an assertion was reused past half its life")
+	}
+	if other, _ := a.assertion(ana, "wiki", t0); other == first {
+		t.Error("one app's assertion was given for another app")
+	}
+	boss := ana
+	boss.Role = "admin"
+	if promoted, _ := a.assertion(boss, "crm", t0); promoted == first {
+		t.Error("an assertion was reused for a different identity")
+	}
+	for i := range maxCachedAssertions + 10 {
+		_, _ = a.assertion(session.Claims{UserID: string(rune(i))}, "crm", t0)
+	}
+	if n := len(a.cache); n > maxCachedAssertions {
+		t.Errorf("%d cached assertions; the bound is %d", n, maxCachedAssertions)
+	}
+}
+
+func TestAssertionKeyMustBeP256(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	file := filepath.Join(t.TempDir(), "p384.pem")
+	os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	if _, err := newAsserter(caddy.Context{}, file, time.Minute); err == nil {
+		t.Error("a P-384 key was accepted for ES256")
+	}
+	if _, err := newAsserter(caddy.Context{}, file, 10*time.Minute); err == nil {
+		t.Error("an assertion TTL over 5m was accepted")
+	}
+}
