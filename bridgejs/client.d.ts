@@ -1,63 +1,16 @@
 // Types of window.HelpdeskApps, the client shim the Helpdesk Apps Gateway
 // injects into every HTML page of an app (served at <prefix>/_bridge/client.js).
 // The protocol is DESIGN.md §7: {channel: "helpdesk:apps", event, payload}.
+/// <reference path="./protocol.d.ts" />
 
 declare namespace HelpdeskApps {
-  /** The logged-in Helpdesk user (helpdesk:context:user). */
-  interface User {
-    id: string | number;
-    name: string;
-    email: string;
-    /** "agent" | "supervisor" | "admin" | "owner" */
-    role: string;
-    division_id: string | number | null;
-  }
-
-  interface TicketRequester {
-    id: string | number;
-    name: string;
-    email: string;
-    phone: string | null;
-  }
-
-  interface TicketAssignee {
-    id: string | number;
-    name: string;
-    email: string;
-  }
-
-  interface TicketDivision {
-    id: string | number;
-    name: string;
-  }
-
-  interface TicketCustomField {
-    id: string | number;
-    name: string;
-    label: string;
-    type: string;
-    value: unknown;
-  }
-
-  /** The open ticket (helpdesk:context:ticket, helpdesk:ticket:update); ticket_sidebar apps only. */
-  interface Ticket {
-    id: string | number;
-    sequential_id: number;
-    subject: string;
-    status: string;
-    priority: string;
-    /** ISO 8601 date-time. */
-    created_at: string;
-    /** ISO 8601 date-time. */
-    updated_at: string;
-    requester: TicketRequester;
-    assignee: TicketAssignee | null;
-    division: TicketDivision | null;
-    tags: string[];
-    form_id: string | number | null;
-    custom_fields: TicketCustomField[];
-  }
-
+  // The protocol payloads: protocol.d.ts.
+  type User = HelpdeskProtocol.User;
+  type TicketRequester = HelpdeskProtocol.TicketRequester;
+  type TicketAssignee = HelpdeskProtocol.TicketAssignee;
+  type TicketDivision = HelpdeskProtocol.TicketDivision;
+  type TicketCustomField = HelpdeskProtocol.TicketCustomField;
+  type Ticket = HelpdeskProtocol.Ticket;
   type Mode = "popup" | "embed";
 
   /** helpdesk:context:app: the per-iframe appId the Helpdesk assigned, and how the app is shown. */

@@ -149,8 +149,22 @@ func storedAssertionKey(ctx caddy.Context) (*ecdsa.PrivateKey, error) {
 	return key, nil
 }
 
-// parseECKey parses a PEM ECDSA P-256 private key, PKCS #8 or SEC 1.
+// parseECKey parses a PEM ECDSA P-256 private key.
 func parseECKey(data []byte) (*ecdsa.PrivateKey, error) {
+	key, err := parsePrivateKey(data)
+	if err != nil {
+		return nil, err
+	}
+	ec, ok := key.(*ecdsa.PrivateKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, errors.New("want an ECDSA P-256 key (ES256)")
+	}
+	return ec, nil
+}
+
+// parsePrivateKey parses a PEM private key: PKCS #8, or PKCS #1 (RSA) or
+// SEC 1 (ECDSA). Errors never quote the key.
+func parsePrivateKey(data []byte) (any, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, errors.New("no PEM block")
@@ -160,19 +174,17 @@ func parseECKey(data []byte) (*ecdsa.PrivateKey, error) {
 	switch block.Type {
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	case "EC PRIVATE KEY":
 		key, err = x509.ParseECPrivateKey(block.Bytes)
 	default:
-		return nil, fmt.Errorf("PEM block %q: want PRIVATE KEY or EC PRIVATE KEY", block.Type)
+		return nil, fmt.Errorf("PEM block %q is not a private key", block.Type)
 	}
 	if err != nil {
 		return nil, errors.New("not a valid private key")
 	}
-	ec, ok := key.(*ecdsa.PrivateKey)
-	if !ok || ec.Curve != elliptic.P256() {
-		return nil, errors.New("want an ECDSA P-256 key (ES256)")
-	}
-	return ec, nil
+	return key, nil
 }
 
 // assertionClaims are the claims of an assertion beyond the registered ones.

@@ -4,8 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -142,21 +140,7 @@ func signingKey(req tokenRequest) (any, jose.SignatureAlgorithm, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, "", fmt.Errorf("%s: no PEM block", req.KeyFile)
-	}
-	var key any
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, "", fmt.Errorf("%s: PEM block %q is not a private key", req.KeyFile, block.Type)
-	}
+	key, err := parsePrivateKey(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", req.KeyFile, err)
 	}
