@@ -67,6 +67,20 @@ type App struct {
 	// the app calls `HelpdeskApps.ready()` when it is. Default: `false`.
 	ManualReady bool `json:"manual_ready,omitempty"`
 
+	// RewriteLinks moves the app's root-relative and own-origin URLs under
+	// its path: in HTML attributes and CSS as they stream, and, in the
+	// shim, in the URLs the page builds in JavaScript (fetch, XHR,
+	// WebSocket, EventSource, history, forms, window.open). Switch it on
+	// for tools that believe they own "/". Default: `false`.
+	RewriteLinks bool `json:"rewrite_links,omitempty"`
+
+	// IsolateCookies gives the app a cookie jar of its own: cookies it sets
+	// are renamed `hda.<id>.<name>` on the way out and given their names
+	// back on the way in, and no other cookie (the Helpdesk's, another
+	// app's) reaches it. Cookies the app's JavaScript sets itself are not
+	// renamed, so they do not reach its backend. Default: `false`.
+	IsolateCookies bool `json:"isolate_cookies,omitempty"`
+
 	// Backend is the handler that serves the app, usually `reverse_proxy`;
 	// any `http.handlers` module works. It sees the request with the app's
 	// prefix stripped. Required.
@@ -77,6 +91,8 @@ type App struct {
 	prefix string
 	// path is the app's mount path with its trailing slash.
 	path string
+	// cookiePrefix renames the app's cookies when they are isolated.
+	cookiePrefix string
 	// shimAttrs are the attributes of the injected shim's script element
 	// that do not change per response, and shim the element in its usual
 	// form; both nil when injection is off.
@@ -152,6 +168,7 @@ func (a *App) provision(ctx caddy.Context, prefix string) error {
 	}
 	a.prefix = prefix + "/" + a.ID
 	a.path = a.prefix + "/"
+	a.cookiePrefix = "hda." + a.ID + "."
 	if a.BackendRaw == nil {
 		return nil // Validate reports it, after the id and fields.
 	}

@@ -59,6 +59,8 @@ func init() {
 //			inject    on|off
 //			auto_resize
 //			manual_ready
+//			rewrite_links on|off
+//			isolate_cookies
 //			to        <upstreams...>
 //			reverse_proxy [<upstreams...>] {
 //				...
@@ -318,7 +320,7 @@ func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
 				return nil, d.Errf("app %q: order %q: not a whole number", app.ID, val)
 			}
 			app.Order = n
-		case "favorite", "disabled", "auto_resize", "manual_ready":
+		case "favorite", "disabled", "auto_resize", "manual_ready", "isolate_cookies":
 			if d.NextArg() {
 				return nil, d.Errf("app %q: %s: takes no value", app.ID, field)
 			}
@@ -331,7 +333,15 @@ func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
 				app.AutoResize = true
 			case "manual_ready":
 				app.ManualReady = true
+			case "isolate_cookies":
+				app.IsolateCookies = true
 			}
+		case "rewrite_links":
+			var val string
+			if !d.AllArgs(&val) || val != "on" && val != "off" {
+				return nil, d.Errf("app %q: rewrite_links: expected on or off", app.ID)
+			}
+			app.RewriteLinks = val == "on"
 		case "inject":
 			var val string
 			if !d.AllArgs(&val) || val != "on" && val != "off" {

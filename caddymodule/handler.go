@@ -294,6 +294,9 @@ func authStatus(err error) int {
 // identity placeholders are set.
 func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string, claims session.Claims) {
 	h.source.Strip(r.Header)
+	if app.IsolateCookies {
+		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
+	}
 
 	// Keep the client's escaping (an encoded slash in an app's own path,
 	// say) only where it encodes the very path that was routed; net/url

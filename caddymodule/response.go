@@ -104,6 +104,11 @@ func (rw *responseWriter) rewriteHeaders() {
 			// session inside its own path: it would shadow the real one.
 			return cookie != "" && name == cookie
 		})
+		if rw.app.IsolateCookies {
+			for i, v := range hdr["Set-Cookie"] {
+				hdr["Set-Cookie"][i] = rewrite.PrefixSetCookie(v, rw.app.cookiePrefix)
+			}
+		}
 	}
 }
 

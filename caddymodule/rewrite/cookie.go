@@ -135,3 +135,36 @@ func ScopeSetCookies(h http.Header, appPath string, drop func(name string) bool)
 	}
 	h["Set-Cookie"] = kept
 }
+
+// PrefixSetCookie returns value, one Set-Cookie header value, with prefix
+// put before its cookie name; everything else is kept byte for byte.
+func PrefixSetCookie(value, prefix string) string {
+	i := len(value) - len(trimLeftSpace(value))
+	return value[:i] + prefix + value[i:]
+}
+
+// IsolateCookies keeps, of the cookies in h's Cookie headers, only those
+// whose names begin with prefix, and gives them back their names without
+// it. Every other cookie is dropped, and the header with it when none is
+// left. The cookies kept are joined in one header, in their order.
+func IsolateCookies(h http.Header, prefix string) {
+	var b strings.Builder
+	for _, line := range h["Cookie"] {
+		for pair := range strings.SplitSeq(line, ";") {
+			pair = trimSpace(pair)
+			rest, ok := strings.CutPrefix(pair, prefix)
+			if !ok || rest == "" || rest[0] == '=' {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(rest)
+		}
+	}
+	if b.Len() == 0 {
+		delete(h, "Cookie")
+		return
+	}
+	h["Cookie"] = []string{b.String()}
+}

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"net/http"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -161,6 +162,41 @@ func TestSetCookieAllocations(t *testing.T) {
 			allocs := testing.AllocsPerRun(100, func() { SetCookie(tt.value, testAppPath) })
 			if allocs != tt.want {
 				t.Errorf("SetCookie(%q) allocated %v times, want %v", tt.value, allocs, tt.want)
+			}
+		})
+	}
+}
+
+func TestPrefixSetCookie(t *testing.T) {
+	for in, want := range map[string]string{
+		"session=abc; Path=/; HttpOnly": "hda.crm.session=abc; Path=/; HttpOnly",
+		"  sid=1":                       "  hda.crm.sid=1",
+		"__Host-id=x; Secure; Path=/":   "hda.crm.__Host-id=x; Secure; Path=/",
+	} {
+		if got := PrefixSetCookie(in, "hda.crm."); got != want {
+			t.Errorf("PrefixSetCookie(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestIsolateCookies(t *testing.T) {
+	cases := []struct {
+		name string
+		in   []string
+		want []string
+	}{
+		{"only the app's cookies, unprefixed", []string{"hd_session=tok; hda.crm.session=a; theme=dark; hda.wiki.session=b"}, []string{"session=a"}},
+		{"several headers joined", []string{"hda.crm.a=1", "x=2; hda.crm.b=2"}, []string{"a=1; b=2"}},
+		{"nothing of the app's: header dropped", []string{"hd_session=tok; theme=dark"}, nil},
+		{"a bare prefix is no cookie", []string{"hda.crm.=x; hda.crm."}, nil},
+		{"a longer app id is another app", []string{"hda.crm2.session=z; hda.crm.s=1"}, []string{"s=1"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{"Cookie": c.in}
+			IsolateCookies(h, "hda.crm.")
+			if got := h["Cookie"]; !slices.Equal(got, c.want) {
+				t.Errorf("Cookie = %q; want %q", got, c.want)
 			}
 		})
 	}
