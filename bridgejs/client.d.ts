@@ -71,6 +71,19 @@ declare namespace HelpdeskApps {
     readonly autoResize: boolean;
     /** data-manual-ready */
     readonly manualReady: boolean;
+    /**
+     * data-rewrite-links (app option `rewrite_links on`): the shim moves the
+     * same-origin URLs the page builds in JavaScript under `prefix`.
+     */
+    readonly rewriteLinks: boolean;
+    /** data-helpdesk-prefix: the app's path without trailing slash, such as "/apps/crm"; null when rewriteLinks is off. */
+    readonly prefix: string | null;
+    /**
+     * data-helpdesk-root: the gateway's prefix, such as "/apps"; paths under
+     * it (the bridge scripts, the API, other apps) are never moved. Null when
+     * rewriteLinks is off or the gateway sent none.
+     */
+    readonly root: string | null;
   }
 
   interface API {
@@ -129,8 +142,24 @@ declare namespace HelpdeskApps {
      */
     autoResize(on?: boolean): void;
 
-    /** Removes every listener, observer and timer; pending requests reject with DESTROYED. */
+    /**
+     * Removes every listener, observer and timer; pending requests reject
+     * with DESTROYED. Link rewriting, once set up, stays.
+     */
     destroy(): void;
+
+    /**
+     * Moves a URL under the app's path as the shim does for fetch and its
+     * kin: a same-origin URL (ws:/wss: counting as http:/https:) whose path
+     * is neither under `config.prefix` nor under `config.root` + "/" gets
+     * `config.prefix` put before its path; a root-relative reference stays
+     * root-relative, others become absolute. Anything else (other origins,
+     * other schemes, paths already in place, values that are neither
+     * strings nor URL or Location objects) is returned as given, the very
+     * same value. With rewriteLinks off it always returns `url`. For the
+     * places no patch reaches: `location.href = HelpdeskApps.toApp("/logout")`.
+     */
+    toApp<T>(url: T): T | string;
   }
 }
 

@@ -6,15 +6,20 @@
  *   <script src="/apps/_bridge/client.js?v=HASH"
  *           data-helpdesk-app="crm"
  *           data-helpdesk-origins="https://helpdesk.example.com"
- *           data-auto-resize="true" data-manual-ready="true"></script>
+ *           data-auto-resize="true" data-manual-ready="true"
+ *           data-rewrite-links="true" data-helpdesk-prefix="/apps/crm"
+ *           data-helpdesk-root="/apps"></script>
  *
  * It connects a page to the Helpdesk that frames it with no change to the
  * page, and gives apps that want one a small API: window.HelpdeskApps.
+ * With data-rewrite-links it also keeps the URLs the page builds in
+ * JavaScript under the app's path (see links below).
  *
  * What it never does: post to "*", accept a message from anything but the
  * parent window on an allowed origin, define a global other than
  * HelpdeskApps, let an exception escape into the page, or do anything
- * observable when the page is not framed.
+ * observable when the page is not framed (link rewriting aside: the page
+ * lives under the app's path framed or not).
  */
 (function () {
   "use strict";
@@ -153,11 +158,38 @@
   var allowList = compileOrigins(originsAttr === null ? "self" : originsAttr);
   var exactOrigins = allowList.filter(function (o) { return !o.wildcard; }).map(function (o) { return o.origin; });
 
+  // pathAttr reads a path attribute such as data-helpdesk-prefix: "" when
+  // absent, null when it is not a path; without its trailing slashes.
+  function pathAttr(name) {
+    var v = attr(name);
+    if (v === null || v === "") return "";
+    v = v.replace(/\/+$/, "");
+    if (v !== "" && !/^\/[^?#\s\\]*$/.test(v)) {
+      warn("ignoring invalid " + name + " " + JSON.stringify(attr(name)));
+      return null;
+    }
+    return v;
+  }
+
+  // Link rewriting: the app's path (data-helpdesk-prefix, like /apps/crm)
+  // and the gateway's (data-helpdesk-root, like /apps), whose paths are
+  // never moved.
+  var linkPrefix = pathAttr("data-helpdesk-prefix");
+  var linkRoot = pathAttr("data-helpdesk-root");
+  var rewriteLinks = flag("data-rewrite-links");
+  if (rewriteLinks && !linkPrefix) {
+    warn("data-rewrite-links without a valid data-helpdesk-prefix: links are not rewritten");
+    rewriteLinks = false;
+  }
+
   var config = Object.freeze({
     app: attr("data-helpdesk-app") || "",
     origins: Object.freeze(allowList.map(function (o) { return o.origin || serialize(o); })),
     autoResize: flag("data-auto-resize"),
     manualReady: flag("data-manual-ready"),
+    rewriteLinks: rewriteLinks,
+    prefix: rewriteLinks ? linkPrefix : null,
+    root: rewriteLinks && linkRoot ? linkRoot : null,
   });
 
   var framed = false;
@@ -584,6 +616,605 @@
     else resizer.stop();
   }
 
+  // ---- Link rewriting --------------------------------------------------------
+
+  // links keeps a tool that believes it owns "/" inside the app's path. The
+  // gateway moves the URLs of its HTML, CSS, redirects and cookies; URLs the
+  // page builds in JavaScript are out of the gateway's reach, so the shim
+  // moves them where the page uses them: fetch, XMLHttpRequest, WebSocket,
+  // EventSource, workers, history, window.open, forms, element URL
+  // properties and attributes, HTML set through innerHTML and its kin,
+  // document.cookie paths and, with the Navigation API, assignments to
+  // location. Nothing is patched unless the gateway asked for it
+  // (data-rewrite-links). See README.md for what cannot be reached.
+  var links = (function () {
+    var XHTML = "http://www.w3.org/1999/xhtml";
+    var prefix = config.prefix;
+    var root = config.root;
+    var appPath = prefix + "/";
+    var slice = Array.prototype.slice;
+    var NativeURL = typeof URL === "function" ? URL : null;
+    var nativeGetAttribute = typeof Element === "function" ? Element.prototype.getAttribute : null;
+    var nativeSetAttribute = typeof Element === "function" ? Element.prototype.setAttribute : null;
+    var installed = false;
+
+    // URL-valued attributes, by HTML element.
+    var URL_ATTRS = {
+      a: ["href"], area: ["href"], base: ["href"], link: ["href", "imagesrcset"],
+      img: ["src", "srcset"], source: ["src", "srcset"], video: ["src", "poster"], audio: ["src"],
+      track: ["src"], iframe: ["src"], frame: ["src"], embed: ["src"], object: ["data"],
+      script: ["src"], form: ["action"], input: ["formaction", "src"], button: ["formaction"],
+    };
+    var SRCSET = { srcset: true, imagesrcset: true };
+    var ATTR_NAMES = {};
+    Object.keys(URL_ATTRS).forEach(function (tag) {
+      URL_ATTRS[tag].forEach(function (name) { ATTR_NAMES[name] = true; });
+    });
+    var SELECTOR = Object.keys(ATTR_NAMES).map(function (n) { return "[" + n + "]"; }).join(",");
+
+    function under(p, dir) {
+      return p === dir || p.slice(0, dir.length + 1) === dir + "/";
+    }
+
+    // move returns s, a URL string, moved under the app's path, or null
+    // when it stays: it is not same-origin (ws: and wss: count as http: and
+    // https:), or its path is already the app's or the gateway's.
+    function move(s) {
+      var u = new NativeURL(s, document.baseURI);
+      var scheme = u.protocol;
+      if (scheme === "ws:") scheme = "http:";
+      else if (scheme === "wss:") scheme = "https:";
+      else if (scheme !== "http:" && scheme !== "https:") return null;
+      if (scheme !== location.protocol || u.host !== location.host) return null;
+      var p = u.pathname;
+      if (under(p, prefix) || (root && p.slice(0, root.length + 1) === root + "/")) return null;
+      u.pathname = prefix + p;
+      // A root-relative reference stays one.
+      if (/^[\t\n\f\r ]*\/(?![\/\\\t\n\r])/.test(s)) return u.pathname + u.search + u.hash;
+      return u.href;
+    }
+
+    /**
+     * Moves a same-origin URL outside the app's path under it. Strings, URL
+     * and Location objects are understood; anything else, and any URL that
+     * needs no change, is returned as it was given (the same value, not a
+     * copy). A moved root-relative reference stays root-relative; others
+     * become absolute.
+     * @param {*} url
+     * @returns {*}
+     */
+    function toApp(url) {
+      if (!config.rewriteLinks || !NativeURL) return url;
+      try {
+        var s;
+        if (typeof url === "string") s = url;
+        else if (url instanceof NativeURL || (typeof Location === "function" && url instanceof Location)) s = url.href;
+        else return url;
+        var moved = move(s);
+        return moved === null ? url : moved;
+      } catch (e) {
+        return url;
+      }
+    }
+
+    // srcset moves each URL of a srcset value, keeping its descriptors and
+    // separators byte for byte (HTML's "parse a srcset attribute").
+    function srcset(v) {
+      if (typeof v !== "string") return v;
+      var out = "";
+      var changed = false;
+      var i = 0;
+      var n = v.length;
+      var space = /[\t\n\f\r ]/;
+      while (i < n) {
+        var j = i;
+        while (j < n && (space.test(v.charAt(j)) || v.charAt(j) === ",")) j++;
+        out += v.slice(i, j);
+        if ((i = j) >= n) break;
+        while (j < n && !space.test(v.charAt(j))) j++;
+        var url = v.slice(i, j);
+        var trail = /,*$/.exec(url)[0];
+        url = url.slice(0, url.length - trail.length);
+        var moved = toApp(url);
+        if (moved !== url) changed = true;
+        out += moved + trail;
+        i = j;
+        if (trail) continue;
+        for (var depth = 0; j < n; j++) {
+          var c = v.charAt(j);
+          if (c === "(") depth++;
+          else if (c === ")" && depth) depth--;
+          else if (c === "," && !depth) break;
+        }
+        out += v.slice(i, j);
+        i = j;
+      }
+      return changed ? out : v;
+    }
+
+    // attrValue returns value, to be set as attribute name of el, moved when
+    // it is one of el's URL attributes.
+    function attrValue(el, name, value) {
+      try {
+        if (typeof name !== "string") return value;
+        var lname = name.toLowerCase();
+        if (!ATTR_NAMES[lname] || !el || el.namespaceURI !== XHTML) return value;
+        var names = URL_ATTRS[el.localName];
+        if (!names || names.indexOf(lname) < 0) return value;
+        return SRCSET[lname] ? srcset(value) : toApp(value);
+      } catch (e) {
+        return value;
+      }
+    }
+
+    // fixElement moves the URL attributes of el that need it.
+    function fixElement(el) {
+      if (el.namespaceURI !== XHTML) return;
+      var names = URL_ATTRS[el.localName];
+      if (!names) return;
+      for (var i = 0; i < names.length; i++) {
+        var v = nativeGetAttribute.call(el, names[i]);
+        if (v === null) continue;
+        var moved = SRCSET[names[i]] ? srcset(v) : toApp(v);
+        if (moved !== v) nativeSetAttribute.call(el, names[i], moved);
+      }
+    }
+
+    // fixTree fixes node and its descendants.
+    function fixTree(node) {
+      try {
+        if (!node || (node.nodeType !== 1 && node.nodeType !== 9 && node.nodeType !== 11)) return;
+        if (node.nodeType === 1) fixElement(node);
+        var found = node.querySelectorAll(SELECTOR);
+        for (var i = 0; i < found.length; i++) fixElement(found[i]);
+        if (node.nodeType === 1 && node.localName === "template" && node.content) fixTree(node.content);
+      } catch (e) {
+        warn("could not rewrite links", e);
+      }
+    }
+
+    // fixBetween fixes the siblings after `after` (from parent's first
+    // child when null) up to, not including, `before`.
+    function fixBetween(parent, after, before) {
+      if (!parent) return;
+      for (var n = after ? after.nextSibling : parent.firstChild; n && n !== before; n = n.nextSibling) fixTree(n);
+    }
+
+    // ---- Patching helpers ----
+
+    function describe(fn, like) {
+      try {
+        Object.defineProperty(fn, "name", { value: like.name, configurable: true });
+        Object.defineProperty(fn, "length", { value: like.length, configurable: true });
+      } catch (e) {
+        /* cosmetic only */
+      }
+      return fn;
+    }
+
+    // method replaces obj[name] with make(original); false when it cannot.
+    function method(obj, name, make) {
+      try {
+        if (!obj) return false;
+        var d = Object.getOwnPropertyDescriptor(obj, name);
+        if (!d || typeof d.value !== "function" || !(d.writable || d.configurable)) return false;
+        Object.defineProperty(obj, name, {
+          value: describe(make(d.value), d.value),
+          writable: d.writable, enumerable: d.enumerable, configurable: d.configurable,
+        });
+        return true;
+      } catch (e) {
+        warn("could not patch " + name, e);
+        return false;
+      }
+    }
+
+    // argument patches obj[name] so that its argument at index goes
+    // through convert first. this, the other arguments, the return value
+    // and exceptions are the original's.
+    function argument(obj, name, index, convert) {
+      return method(obj, name, function (orig) {
+        return function () {
+          var args = arguments;
+          if (args.length > index) {
+            var v = args[index];
+            var moved = convert(v);
+            if (moved !== v) {
+              args = slice.call(arguments);
+              args[index] = moved;
+            }
+          }
+          return orig.apply(this, args);
+        };
+      });
+    }
+
+    // after patches obj[name] to call fix(this, arguments, state) once the
+    // original returned; before(this, arguments) runs first and gives state.
+    function after(obj, name, before, fix) {
+      return method(obj, name, function (orig) {
+        return function () {
+          var state;
+          try {
+            state = before ? before(this, arguments) : undefined;
+          } catch (e) {
+            state = undefined;
+          }
+          var result = orig.apply(this, arguments);
+          try {
+            fix(this, arguments, state, result);
+          } catch (e) {
+            warn("could not rewrite links", e);
+          }
+          return result;
+        };
+      });
+    }
+
+    // setter replaces the setter of accessor proto[name]; set(el, value,
+    // nativeSet) does the setting.
+    function setter(proto, name, set) {
+      try {
+        if (!proto) return false;
+        var d = Object.getOwnPropertyDescriptor(proto, name);
+        if (!d || typeof d.set !== "function" || !d.configurable) return false;
+        var nativeSet = d.set;
+        Object.defineProperty(proto, name, {
+          get: d.get,
+          set: describe(function (v) { return set(this, v, nativeSet); }, nativeSet),
+          enumerable: d.enumerable, configurable: true,
+        });
+        return true;
+      } catch (e) {
+        warn("could not patch " + name, e);
+        return false;
+      }
+    }
+
+    // urlProperty makes assignments to proto[name] go through convert.
+    function urlProperty(proto, name, convert) {
+      return setter(proto, name, function (el, v, nativeSet) {
+        var moved = v;
+        try {
+          moved = convert(v);
+        } catch (e) {
+          moved = v;
+        }
+        return nativeSet.call(el, moved);
+      });
+    }
+
+    // wrapConstructor replaces window[name], a constructor whose argument at
+    // index is a URL, with one that moves it first. Objects it builds are
+    // the native ones: instanceof, the prototype, its constructor property,
+    // static constants (WebSocket.OPEN) and subclassing keep working.
+    function wrapConstructor(name, index) {
+      try {
+        var Native = window[name];
+        if (typeof Native !== "function" || typeof Reflect !== "object" || typeof Reflect.construct !== "function") return false;
+        var proto = Native.prototype;
+        var Wrapped = function () {
+          // Called without new: the native TypeError.
+          if (!(this instanceof Wrapped)) return Native.apply(this, arguments);
+          var args = slice.call(arguments);
+          if (args.length > index) args[index] = toApp(args[index]);
+          var own = Object.getPrototypeOf(this);
+          var target = Native;
+          if (own !== proto) {
+            // A subclass: build the object with its prototype.
+            target = own.constructor;
+            if (typeof target !== "function" || target.prototype !== own) {
+              target = function () {};
+              target.prototype = own;
+            }
+          }
+          return Reflect.construct(Native, args, target);
+        };
+        Object.getOwnPropertyNames(Native).forEach(function (k) {
+          if (k === "prototype" || k === "length" || k === "name" || k === "arguments" || k === "caller") return;
+          try {
+            Object.defineProperty(Wrapped, k, Object.getOwnPropertyDescriptor(Native, k));
+          } catch (e) {
+            /* a static we could not copy stays reachable through the prototype chain below */
+          }
+        });
+        Object.setPrototypeOf(Wrapped, Object.getPrototypeOf(Native));
+        Object.defineProperty(Wrapped, "prototype", { value: proto, writable: false });
+        describe(Wrapped, Native);
+        var d = Object.getOwnPropertyDescriptor(window, name) || { writable: true, enumerable: false, configurable: true };
+        Object.defineProperty(window, name, {
+          value: Wrapped, writable: d.writable !== false, enumerable: !!d.enumerable, configurable: d.configurable !== false,
+        });
+        var c = Object.getOwnPropertyDescriptor(proto, "constructor");
+        if (c && c.value === Native && (c.writable || c.configurable)) {
+          Object.defineProperty(proto, "constructor", { value: Wrapped, writable: c.writable, enumerable: c.enumerable, configurable: c.configurable });
+        }
+        return true;
+      } catch (e) {
+        warn("could not patch " + name, e);
+        return false;
+      }
+    }
+
+    function protoOf(name) {
+      var C = window[name];
+      return typeof C === "function" && C.prototype ? C.prototype : null;
+    }
+
+    // ---- Cookies ----
+
+    // cookie scopes a document.cookie assignment as the gateway scopes
+    // Set-Cookie headers: Domain removed, a Path outside the app's path
+    // moved under it. A cookie without a Path gets the page's directory,
+    // which is already under it.
+    function cookie(v) {
+      if (typeof v !== "string" || v.indexOf(";") < 0) return v;
+      var parts = v.split(";");
+      var changed = false;
+      for (var i = 1; i < parts.length; i++) {
+        var part = parts[i];
+        var eq = part.indexOf("=");
+        var name = (eq < 0 ? part : part.slice(0, eq)).replace(/^[\t ]+|[\t ]+$/g, "").toLowerCase();
+        if (name === "domain") {
+          parts[i] = null;
+          changed = true;
+        } else if (name === "path" && eq >= 0) {
+          var p = part.slice(eq + 1).replace(/^[\t ]+|[\t ]+$/g, "");
+          if (p.charAt(0) !== "/" || p === prefix || p.slice(0, appPath.length) === appPath) continue;
+          var clean = new NativeURL("http://h" + p).pathname.replace(/\/{2,}/g, "/");
+          if (/\/\.{1,2}$/.test(p)) clean = clean.replace(/\/$/, "") || "/";
+          parts[i] = part.slice(0, eq + 1) + appPath + clean.slice(1);
+          changed = true;
+        }
+      }
+      if (!changed) return v;
+      return parts.filter(function (x) { return x !== null; }).join(";");
+    }
+
+    // ---- Installation ----
+
+    function install() {
+      if (installed || !config.rewriteLinks || !NativeURL || !nativeGetAttribute) return;
+      installed = true;
+
+      // Network.
+      argument(window, "fetch", 0, function (input) {
+        try {
+          if (typeof Request === "function" && input instanceof Request) {
+            var moved = toApp(input.url);
+            return moved === input.url ? input : new Request(moved, input);
+          }
+        } catch (e) {
+          return input;
+        }
+        return toApp(input);
+      });
+      argument(protoOf("XMLHttpRequest"), "open", 1, toApp);
+      argument(protoOf("Navigator"), "sendBeacon", 0, toApp);
+      ["WebSocket", "EventSource", "Worker", "SharedWorker", "Audio"].forEach(function (name) {
+        wrapConstructor(name, 0);
+      });
+      method(protoOf("ServiceWorkerContainer"), "register", function (orig) {
+        return function (scriptURL, options) {
+          var args = slice.call(arguments);
+          try {
+            if (args.length > 0) args[0] = toApp(scriptURL);
+            if (options !== null && typeof options === "object" && options.scope !== undefined) {
+              var scope = toApp(options.scope);
+              if (scope !== options.scope) {
+                var copy = {};
+                for (var k in options) copy[k] = options[k];
+                copy.scope = scope;
+                args[1] = copy;
+              }
+            }
+          } catch (e) {
+            args = arguments;
+          }
+          return orig.apply(this, args);
+        };
+      });
+
+      // Navigation.
+      argument(protoOf("History"), "pushState", 2, toApp);
+      argument(protoOf("History"), "replaceState", 2, toApp);
+      argument(window, "open", 0, toApp);
+      if (typeof window.navigation === "object" && window.navigation && typeof window.navigation.addEventListener === "function") {
+        // location cannot be patched; with the Navigation API an escaping
+        // navigation of this frame can still be stopped and redone.
+        window.navigation.addEventListener("navigate", function (ev) {
+          try {
+            if (!ev.cancelable || ev.navigationType === "traverse" || ev.formData || ev.downloadRequest != null) return;
+            var dest = ev.destination && ev.destination.url;
+            var moved = toApp(dest);
+            if (typeof dest !== "string" || moved === dest) return;
+            ev.preventDefault();
+            if (ev.navigationType === "replace") location.replace(moved);
+            else location.assign(moved);
+          } catch (e) {
+            warn("could not rewrite a navigation", e);
+          }
+        });
+      }
+
+      // Forms.
+      function fixForm(form, submitter) {
+        if (!form || form.namespaceURI !== XHTML) return;
+        if (submitter && submitter.namespaceURI === XHTML) fixElement(submitter);
+        fixElement(form);
+      }
+      window.addEventListener("submit", function (ev) {
+        try {
+          fixForm(ev.target, ev.submitter);
+        } catch (e) {
+          warn("could not rewrite a form", e);
+        }
+      }, true);
+      after(protoOf("HTMLFormElement"), "submit", function (form) { fixForm(form, null); }, function () {});
+      after(protoOf("HTMLFormElement"), "requestSubmit", function (form, args) { fixForm(form, args[0]); }, function () {});
+
+      // Element URL properties and attributes.
+      [
+        ["HTMLAnchorElement", "href"], ["HTMLAreaElement", "href"], ["HTMLBaseElement", "href"],
+        ["HTMLLinkElement", "href"], ["HTMLLinkElement", "imageSrcset", srcset],
+        ["HTMLImageElement", "src"], ["HTMLImageElement", "srcset", srcset],
+        ["HTMLSourceElement", "src"], ["HTMLSourceElement", "srcset", srcset],
+        ["HTMLMediaElement", "src"], ["HTMLVideoElement", "poster"], ["HTMLTrackElement", "src"],
+        ["HTMLScriptElement", "src"], ["HTMLIFrameElement", "src"], ["HTMLFrameElement", "src"],
+        ["HTMLEmbedElement", "src"], ["HTMLObjectElement", "data"],
+        ["HTMLFormElement", "action"], ["HTMLInputElement", "formAction"], ["HTMLInputElement", "src"],
+        ["HTMLButtonElement", "formAction"],
+      ].forEach(function (p) {
+        urlProperty(protoOf(p[0]), p[1], p[2] || toApp);
+      });
+      method(protoOf("Element"), "setAttribute", function (orig) {
+        return function (name, value) {
+          var args = arguments;
+          if (args.length >= 2) {
+            var moved = attrValue(this, name, value);
+            if (moved !== value) {
+              args = slice.call(arguments);
+              args[1] = moved;
+            }
+          }
+          return orig.apply(this, args);
+        };
+      });
+      method(protoOf("Element"), "setAttributeNS", function (orig) {
+        return function (ns, name, value) {
+          var args = arguments;
+          if (args.length >= 3 && (ns === null || ns === undefined || ns === "")) {
+            var moved = attrValue(this, name, value);
+            if (moved !== value) {
+              args = slice.call(arguments);
+              args[2] = moved;
+            }
+          }
+          return orig.apply(this, args);
+        };
+      });
+      setter(protoOf("Attr"), "value", function (a, v, nativeSet) {
+        var moved = v;
+        try {
+          if (a.namespaceURI === null && a.ownerElement) moved = attrValue(a.ownerElement, a.name, v);
+        } catch (e) {
+          moved = v;
+        }
+        return nativeSet.call(a, moved);
+      });
+
+      // Markup: fixed as soon as it is parsed, before any of it loads.
+      setter(protoOf("Element"), "innerHTML", function (el, v, nativeSet) {
+        var r = nativeSet.call(el, v);
+        fixTree(el);
+        return r;
+      });
+      setter(protoOf("ShadowRoot"), "innerHTML", function (sr, v, nativeSet) {
+        var r = nativeSet.call(sr, v);
+        fixTree(sr);
+        return r;
+      });
+      setter(protoOf("Element"), "outerHTML", function (el, v, nativeSet) {
+        var parent = el.parentNode;
+        var prev = el.previousSibling;
+        var next = el.nextSibling;
+        var r = nativeSet.call(el, v);
+        try {
+          fixBetween(parent, prev, next);
+        } catch (e) {
+          warn("could not rewrite links", e);
+        }
+        return r;
+      });
+      after(protoOf("Element"), "insertAdjacentHTML", function (el, args) {
+        var where = String(args[0]).toLowerCase();
+        switch (where) {
+          case "beforebegin": return { parent: el.parentNode, after: el.previousSibling, before: el };
+          case "afterbegin": return { parent: el, after: null, before: el.firstChild };
+          case "beforeend": return { parent: el, after: el.lastChild, before: null };
+          case "afterend": return { parent: el.parentNode, after: el, before: el.nextSibling };
+        }
+        return null;
+      }, function (el, args, s) {
+        if (s) fixBetween(s.parent, s.after, s.before);
+      });
+      after(protoOf("Range"), "createContextualFragment", null, function (range, args, s, fragment) {
+        fixTree(fragment);
+      });
+
+      // Nodes of another document (a DOMParser's, a <template>'s, another
+      // frame's), fixed as they come into this one, before they load.
+      function foreign(target, node) {
+        if (!node || typeof node !== "object" || !node.nodeType || node.ownerDocument === document) return;
+        if (target !== document && (!target || target.ownerDocument !== document)) return;
+        fixTree(node);
+      }
+      function insertion(proto, name, all) {
+        method(proto, name, function (orig) {
+          return function () {
+            try {
+              for (var i = 0, n = all ? arguments.length : Math.min(arguments.length, 1); i < n; i++) foreign(this, arguments[i]);
+            } catch (e) {
+              warn("could not rewrite links", e);
+            }
+            return orig.apply(this, arguments);
+          };
+        });
+      }
+      var nodeProto = protoOf("Node");
+      insertion(nodeProto, "appendChild", false);
+      insertion(nodeProto, "insertBefore", false);
+      insertion(nodeProto, "replaceChild", false);
+      ["Element", "Document", "DocumentFragment"].forEach(function (name) {
+        ["append", "prepend", "replaceChildren"].forEach(function (m) { insertion(protoOf(name), m, true); });
+      });
+      ["Element", "CharacterData"].forEach(function (name) {
+        ["before", "after", "replaceWith"].forEach(function (m) { insertion(protoOf(name), m, true); });
+      });
+      after(protoOf("Element"), "insertAdjacentElement", function (el, args) { foreign(el, args[1]); }, function () {});
+      after(protoOf("Document"), "adoptNode", function (doc, args) { foreign(doc, args[0]); }, function () {});
+      after(protoOf("Document"), "importNode", null, function (doc, args, s, node) {
+        if (doc === document) fixTree(node);
+      });
+
+      // Whatever else puts a URL attribute into the document (a parser,
+      // document.write, nodes from another document): fixed when observed.
+      if (typeof MutationObserver === "function") {
+        try {
+          new MutationObserver(function (records) {
+            try {
+              for (var i = 0; i < records.length; i++) {
+                var r = records[i];
+                if (r.type === "attributes") {
+                  if (r.target.nodeType === 1) fixElement(r.target);
+                  continue;
+                }
+                for (var j = 0; j < r.addedNodes.length; j++) fixTree(r.addedNodes[j]);
+              }
+            } catch (e) {
+              warn("could not rewrite links", e);
+            }
+          }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: Object.keys(ATTR_NAMES) });
+        } catch (e) {
+          warn("could not observe the document", e);
+        }
+      }
+
+      // Cookies.
+      setter(protoOf("Document"), "cookie", function (doc, v, nativeSet) {
+        var scoped = v;
+        try {
+          if (doc === document) scoped = cookie(v);
+        } catch (e) {
+          scoped = v;
+        }
+        return nativeSet.call(doc, scoped);
+      });
+    }
+
+    return { toApp: toApp, install: install };
+  })();
+
   // ---- Life cycle ----------------------------------------------------------
 
   function onLoaded() {
@@ -644,12 +1275,27 @@
   api.fullscreen = fullscreen;
   api.autoResize = autoResize;
   api.destroy = destroy;
+  /**
+   * Moves a URL under the app's path the way the shim does for fetch and
+   * its kin (links rewriting only; otherwise returns url as it is).
+   * @param {string|URL} url
+   * @returns {string|URL}
+   */
+  api.toApp = function (url) { return links.toApp(url); };
   Object.freeze(api);
 
   try {
     Object.defineProperty(window, "HelpdeskApps", { value: api, enumerable: false, configurable: true, writable: true });
   } catch (e) {
     return; // the page froze the global object: stay out of its way
+  }
+
+  // Links are rewritten framed or not: the page is under the app's path
+  // wherever it is shown.
+  try {
+    links.install();
+  } catch (e) {
+    warn("could not set up link rewriting", e);
   }
 
   if (!framed) return;

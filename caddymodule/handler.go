@@ -138,7 +138,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("app %q: %w", app.ID, err)
 		}
 		if app.Inject == nil || *app.Inject {
-			app.shimAttrs = shimAttrs(app, h.FrameAncestors)
+			app.shimAttrs = shimAttrs(app, h.FrameAncestors, h.Prefix)
 			app.shim = h.shimTag(app, rewrite.ScriptAccess{})
 		}
 		h.apps[app.ID] = app
@@ -234,7 +234,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	h.setIdentity(r.Header, claims, assertion)
 	h.prepareRequest(r, app, upstreamPath, claims)
-	if app.shim != nil && isDocumentRequest(r) {
+	// Bodies the gateway rewrites must come in a coding it can decode.
+	if app.RewriteLinks || app.shim != nil && isDocumentRequest(r) {
 		narrowAcceptEncoding(r.Header)
 	}
 	rw := newResponseWriter(w, r, h, app, upstreamPath)

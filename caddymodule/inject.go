@@ -14,7 +14,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/helpdeskapps/gateway/caddymodule/htmlstream"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
 
@@ -24,8 +23,10 @@ const maxZstdWindow = 8 << 20
 
 // shimAttrs returns the attributes of the shim's script element that do not
 // change per response: the app id, the Helpdesk origins it may talk to (the
-// keyword self standing for 'self'), and its options.
-func shimAttrs(a *App, ancestors []string) []byte {
+// keyword self standing for 'self'), and its options. With link rewriting,
+// the shim also learns the app's path and the gateway's prefix, whose paths
+// it never moves.
+func shimAttrs(a *App, ancestors []string, gatewayPrefix string) []byte {
 	origins := make([]string, len(ancestors))
 	for i, src := range ancestors {
 		origins[i] = src
@@ -41,6 +42,10 @@ func shimAttrs(a *App, ancestors []string) []byte {
 	}
 	if a.ManualReady {
 		b.WriteString(` data-manual-ready="true"`)
+	}
+	if a.RewriteLinks {
+		fmt.Fprintf(&b, ` data-rewrite-links="true" data-helpdesk-prefix="%s" data-helpdesk-root="%s"`,
+			html.EscapeString(a.prefix), html.EscapeString(gatewayPrefix))
 	}
 	return b.Bytes()
 }
@@ -86,27 +91,42 @@ func isDocumentRequest(r *http.Request) bool {
 	return false
 }
 
-// isInjectable reports whether a response with this status and these
-// headers, to req, is an HTML document the shim can go into: a 2xx with a
-// body (not 204, 205 or 206, not to HEAD), HTML or XHTML in an
-// ASCII-compatible charset, encoded in a way the gateway decodes.
-func isInjectable(req *http.Request, status int, hdr http.Header) bool {
-	if req.Method == http.MethodHead || status < 200 || status > 299 ||
-		status == http.StatusNoContent || status == http.StatusResetContent || status == http.StatusPartialContent {
-		return false
-	}
+// Kinds of bodies the gateway rewrites.
+const (
+	kindHTML = "html"
+	kindCSS  = "css"
+)
+
+// bodyKind says whether a response body is HTML (or XHTML) or CSS in an
+// ASCII-compatible charset, which the gateway can rewrite; "" otherwise.
+func bodyKind(hdr http.Header) string {
 	mediaType, params, err := mime.ParseMediaType(hdr.Get("Content-Type"))
-	if err != nil || mediaType != "text/html" && mediaType != "application/xhtml+xml" {
-		return false
+	if err != nil {
+		return ""
 	}
 	if cs := strings.ToLower(params["charset"]); strings.HasPrefix(cs, "utf-16") || strings.HasPrefix(cs, "utf-32") {
-		return false
+		return ""
 	}
-	switch contentEncoding(hdr) {
-	case "", "gzip", "zstd":
-		return isDocumentRequest(req)
+	switch mediaType {
+	case "text/html", "application/xhtml+xml":
+		return kindHTML
+	case "text/css":
+		return kindCSS
 	}
-	return false
+	return ""
+}
+
+// hasBody reports whether a response with this status, to req, has a body
+// that may be rewritten: not to HEAD, and not 1xx, 204, 205, 206 or 304.
+func hasBody(req *http.Request, status int) bool {
+	return req.Method != http.MethodHead && status >= 200 &&
+		status != http.StatusNoContent && status != http.StatusResetContent &&
+		status != http.StatusPartialContent && status != http.StatusNotModified
+}
+
+// decodable reports whether the gateway can read a body in this coding.
+func decodable(coding string) bool {
+	return coding == "" || coding == "gzip" || coding == "zstd"
 }
 
 // contentEncoding returns the response's content coding, lower-case, with
@@ -153,24 +173,21 @@ func narrowAcceptEncoding(h http.Header) {
 	h.Set("Accept-Encoding", strings.Join(keep, ", "))
 }
 
-// decoder streams a compressed body through an injector: the backend writes
-// compressed bytes into a pipe, and a goroutine decodes them into the
-// injector, which writes to the client. Nothing is buffered beyond the
-// decoder's window.
+// decoder streams a compressed body through the rewriting stages: the
+// backend writes compressed bytes into a pipe, and a goroutine decodes them
+// into the first stage, whose last writes to the client. Nothing is buffered
+// beyond the decoder's window.
 type decoder struct {
 	pw   *io.PipeWriter
 	done chan error
 }
 
-// newDecoder starts decoding coding into inj.
-func newDecoder(coding string, inj *htmlstream.Injector) *decoder {
+// newDecoder starts decoding coding into w.
+func newDecoder(coding string, w io.Writer) *decoder {
 	pr, pw := io.Pipe()
 	d := &decoder{pw: pw, done: make(chan error, 1)}
 	go func() {
-		err := decodeInto(coding, pr, inj)
-		if err == nil {
-			err = inj.Close()
-		}
+		err := decodeInto(coding, pr, w)
 		// A decoder that stops early must not leave the backend blocked.
 		pr.CloseWithError(err)
 		d.done <- err
@@ -208,7 +225,8 @@ func decodeInto(coding string, r io.Reader, w io.Writer) error {
 // Write hands compressed bytes to the decoding goroutine.
 func (d *decoder) Write(p []byte) (int, error) { return d.pw.Write(p) }
 
-// Close ends the compressed body and waits until it is decoded and written.
+// Close ends the compressed body and waits until it is decoded and handed
+// to the stages.
 func (d *decoder) Close() error {
 	d.pw.Close()
 	return <-d.done

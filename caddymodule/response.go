@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,10 +16,11 @@ import (
 
 // responseWriter rewrites an app's response headers as they are written:
 // frame headers for the configured ancestors, Location and Set-Cookie kept
-// inside the app's path. HTML documents stream through the shim injector
-// (decoded first when gzip or zstd); every other body streams through
-// untouched, so WebSocket upgrades (through Unwrap and
-// http.ResponseController) and SSE flushes work.
+// inside the app's path. HTML documents stream through the shim injector,
+// and with rewrite_links HTML and CSS through the link rewriter, decoded
+// first when gzip or zstd; every other body streams through untouched, so
+// WebSocket upgrades (through Unwrap and http.ResponseController) and SSE
+// flushes work.
 type responseWriter struct {
 	*caddyhttp.ResponseWriterWrapper
 	req          *http.Request
@@ -27,12 +29,23 @@ type responseWriter struct {
 	upstreamPath string
 	wroteHeader  bool
 
-	// body receives the body when it is rewritten: the injector, or the
+	// body receives the body when it is rewritten: the first stage, or the
 	// decoder in front of it; nil when the body passes through.
-	body     io.WriteCloser
-	injector *htmlstream.Injector
+	body io.Writer
+	// stages rewrite the body, the first writing into the second; the last
+	// writes to the client.
+	stages []stage
+	// decoder, when the body is compressed, decodes it into the stages.
+	decoder *decoder
 	// locked is the client writer shared with a decoding goroutine.
 	locked *lockedWriter
+}
+
+// stage is one streaming rewrite of a body: the link rewriter or the shim
+// injector.
+type stage interface {
+	io.WriteCloser
+	Flush() error
 }
 
 func newResponseWriter(w http.ResponseWriter, r *http.Request, h *Handler, app *App, upstreamPath string) *responseWriter {
@@ -58,35 +71,72 @@ func (rw *responseWriter) WriteHeader(status int) {
 	}
 	rw.wroteHeader = true
 	rw.rewriteHeaders()
-	if rw.app.shimAttrs != nil && isInjectable(rw.req, status, rw.Header()) {
-		rw.startInjection()
-	}
+	rw.startBody(status)
 	rw.ResponseWriterWrapper.WriteHeader(status)
 }
 
-// startInjection routes the body through the shim injector. The body
-// changes, so its length is unknown and a strong validator becomes weak
-// (RFC 9110 §8.8.1); a decoded body loses its Content-Encoding.
-func (rw *responseWriter) startInjection() {
+// startBody routes the body through the stages it needs: the link
+// rewriter for HTML and CSS of an app with rewrite_links, then the shim
+// injector for HTML documents. A changed body has no known length, and a
+// strong validator becomes weak (RFC 9110 §8.8.1); a decoded body loses its
+// Content-Encoding.
+func (rw *responseWriter) startBody(status int) {
 	hdr := rw.Header()
-	tag := rw.app.shim
-	if acc := rewrite.ScriptAccessFor(hdr); acc != (rewrite.ScriptAccess{}) {
-		tag = rw.h.shimTag(rw.app, acc)
+	kind, coding := bodyKind(hdr), contentEncoding(hdr)
+	if kind == "" || !hasBody(rw.req, status) || !decodable(coding) {
+		return
+	}
+	inject := rw.app.shim != nil && kind == kindHTML && status < 300 && isDocumentRequest(rw.req)
+	if !inject && !rw.app.RewriteLinks {
+		return
 	}
 	hdr.Del("Content-Length")
 	if etag := hdr.Get("ETag"); strings.HasPrefix(etag, `"`) {
 		hdr.Set("ETag", "W/"+etag)
 	}
-	coding := contentEncoding(hdr)
-	if coding == "" {
-		rw.injector = htmlstream.NewInjector(rw.ResponseWriter, tag)
-		rw.body = rw.injector
-		return
+
+	var out io.Writer = rw.ResponseWriter
+	if coding != "" {
+		hdr.Del("Content-Encoding")
+		rw.locked = &lockedWriter{w: rw.ResponseWriter}
+		out = rw.locked
 	}
-	hdr.Del("Content-Encoding")
-	rw.locked = &lockedWriter{w: rw.ResponseWriter}
-	rw.injector = htmlstream.NewInjector(rw.locked, tag)
-	rw.body = newDecoder(coding, rw.injector)
+	if inject {
+		tag := rw.app.shim
+		if acc := rewrite.ScriptAccessFor(hdr); acc != (rewrite.ScriptAccess{}) {
+			tag = rw.h.shimTag(rw.app, acc)
+		}
+		inj := htmlstream.NewInjector(out, tag)
+		rw.stages, out = append(rw.stages, inj), inj
+	}
+	if rw.app.RewriteLinks {
+		var lr stage
+		if kind == kindHTML {
+			lr = htmlstream.NewHTMLRewriter(out, rw.links())
+		} else {
+			lr = htmlstream.NewCSSRewriter(out, rw.links())
+		}
+		rw.stages, out = append([]stage{lr}, rw.stages...), lr
+	}
+	rw.body = out
+	if coding != "" {
+		rw.decoder = newDecoder(coding, out)
+		rw.body = rw.decoder
+	}
+}
+
+// links describes, for the link rewriter, the app's path and the origins
+// whose absolute URLs mean the app: the upstream's and the gateway's, by
+// either scheme. Paths under the gateway's prefix (its scripts, its API,
+// other apps) are kept.
+func (rw *responseWriter) links() *htmlstream.Links {
+	hosts := rw.ownHosts()
+	origins := make([]string, 0, 2*len(hosts))
+	for _, h := range hosts {
+		h = strings.ToLower(h)
+		origins = append(origins, "http://"+h, "https://"+h)
+	}
+	return &htmlstream.Links{Prefix: rw.app.prefix, Origins: origins, Keep: []string{rw.h.Prefix + "/"}}
 }
 
 // rewriteHeaders applies the frame, Location and Set-Cookie rules.
@@ -141,7 +191,7 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 }
 
 // ReadFrom writes the headers first if the backend did not, then copies the
-// body: through the injector, or by the underlying writer's own means.
+// body: through the stages, or by the underlying writer's own means.
 func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	rw.ensureHeader()
 	if rw.body != nil {
@@ -155,25 +205,30 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 // the underlying writer and send headers that were never rewritten.
 func (rw *responseWriter) FlushError() error {
 	rw.ensureHeader()
-	switch {
-	case rw.locked != nil:
-		// The decoder writes what it has decoded; flush that.
+	if rw.locked != nil {
+		// The decoding goroutine drives the stages; flush what reached
+		// the client.
 		return rw.locked.flush()
-	case rw.injector != nil:
-		if err := rw.injector.Flush(); err != nil {
+	}
+	for _, st := range rw.stages {
+		if err := st.Flush(); err != nil {
 			return err
 		}
 	}
 	return http.NewResponseController(rw.ResponseWriter).Flush()
 }
 
-// close finishes a rewritten body: the rest of a compressed body is decoded
-// and the injector writes what it held back.
+// close finishes a rewritten body: the rest of a compressed body is
+// decoded, then each stage, first to last, writes what it held back.
 func (rw *responseWriter) close() error {
-	if rw.body == nil {
-		return nil
+	var errs []error
+	if rw.decoder != nil {
+		errs = append(errs, rw.decoder.Close())
 	}
-	return rw.body.Close()
+	for _, st := range rw.stages {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // ensureHeader writes a 200 status if nothing was written yet.

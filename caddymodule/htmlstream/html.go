@@ -1,0 +1,980 @@
+package htmlstream
+
+import (
+	"bytes"
+	"io"
+)
+
+// HTMLRewriter is an io.WriteCloser that copies an HTML document to an
+// underlying writer, rewriting the URLs that belong to an app as
+// Links.RewriteURL does, so that an app written for the root of its own
+// origin keeps working under its prefix. Everything else is copied byte
+// for byte.
+//
+// It rewrites, in start tags and whatever the element, the attributes
+// href, src, action, formaction, poster, data, cite, background and
+// xlink:href; each URL of srcset and imagesrcset; the url(…) arguments in
+// style attributes; and the URL in the content of a
+// <meta http-equiv="refresh">. The text of style elements is rewritten as
+// CSSRewriter does.
+//
+// It reads the document byte by byte the way the HTML tokenizer does, far
+// enough to tell tags, attributes, comments, doctypes, processing
+// instructions, CDATA sections and the text of raw text elements apart:
+// nothing in comments, in script (including its escaped "<!--" forms),
+// textarea, title, xmp, iframe, noembed, noframes or plaintext text, nor
+// in end tags is ever rewritten. Bytes are written on as soon as their
+// meaning is known. Held back are only the first bytes of a URL, until it
+// is known whether it is rewritten (at most Links.window bytes, a few
+// dozen); "</style" at the end of a Write; and a meta element from its
+// content attribute to its end, at most 4 KB, as its http-equiv may come
+// after its content: a longer one is copied unchanged. So memory use does
+// not depend on the document, and a data: URL of many megabytes streams
+// through.
+//
+// Attribute values are not decoded, so a URL spelled with character
+// references where it matters, such as "&#47;x" or "/&#47;evil.example", is
+// left unchanged; a reference later in the URL, such as the "&amp;" of a
+// query, is copied like any other byte. In srcset and style values, where
+// references can change where a URL starts and ends, they are read as the
+// characters they stand for: style="background: url(&quot;/x.png&quot;)"
+// is rewritten. srcdoc documents, JavaScript and URLs built by scripts are
+// out of reach.
+//
+// The tree builder's view of the document is not modelled: a title or
+// style element inside svg or math, where those are ordinary elements, is
+// still read as raw text, so what it contains is not rewritten, or for
+// style rewritten as CSS; select and noscript are read like other
+// elements.
+//
+// An HTMLRewriter is not safe for concurrent use. The first error from the
+// underlying writer is returned by every later call.
+type HTMLRewriter struct {
+	out   output
+	url   urlLook
+	css   cssScanner // for style elements and style attributes
+	ref   charRef    // for srcset values
+	state htmlState
+
+	// The tag being read.
+	endTag  bool
+	elem    element
+	name    [len("plaintext")]byte // the tag name in lower case, if it fits
+	nameLen int
+	attr    [len("imagesrcset")]byte // the attribute name in lower case, if it fits
+	attrLen int
+
+	// The attribute value being read.
+	kind  valueKind
+	quote byte // '"', '\'' or 0 for an unquoted value
+	sub   uint8
+	comma bool // in srcset, the URL read so far ends with ","
+
+	// Raw text and markup declarations.
+	rawName string // the name of the end tag that ends the raw text
+	pos     int    // how much of rawName, "script" or "[CDATA[" has been read
+	cand    [len("</style")]byte
+	candLen int   // the bytes of cand held back: maybe the end of a style element
+	cstate  state // where in a comment, as the Injector has it
+
+	// The meta element being read.
+	equiv      uint8 // whether and how its http-equiv attribute was read
+	equivPos   int   // how much of "refresh" the http-equiv value matches
+	content    uint8 // whether and how its content attribute was read
+	contentEnd int   // where the content attribute's value ends in out.hold
+}
+
+var _ io.WriteCloser = (*HTMLRewriter)(nil)
+
+// htmlState is where an HTMLRewriter is in the document. The states
+// follow those of the HTML tokenizer, keeping only what decides where
+// tags, attribute values, comments and raw text end.
+type htmlState uint8
+
+const (
+	hData               htmlState = iota // in text
+	hTagOpen                             // after "<"
+	hEndTagOpen                          // after "</"
+	hTagName                             // in a tag name
+	hBeforeAttrName                      // in a tag, between attributes
+	hAttrName                            // in an attribute name
+	hAfterAttrName                       // after an attribute name
+	hBeforeAttrValue                     // after "="
+	hValue                               // in an attribute value; quote says how it ends
+	hAfterValue                          // after a quoted attribute value
+	hSelfClosing                         // after "/" in a tag
+	hMarkup                              // after "<!"
+	hMarkupDash                          // after "<!-"
+	hCDATAOpen                           // after "<![" and maybe part of "CDATA["
+	hCDATA                               // in a CDATA section
+	hCDATAEnd                            // after "]" or "]]" in a CDATA section
+	hBogus                               // in a doctype, processing instruction or bogus comment
+	hComment                             // in a comment; cstate says where
+	hRaw                                 // in the text of a raw text or RCDATA element
+	hRawLT                               // after "<" there
+	hRawEnd                              // after "</" and part of rawName there
+	hStyle                               // in the text of a style element
+	hStyleEnd                            // after "<", "</" and part of "style" there, held in cand
+	hScript                              // in the text of a script element
+	hScriptLT                            // after "<" there
+	hScriptEnd                           // after "</" and part of "script" there
+	hScriptEscStart                      // after "<!" there
+	hScriptEscStartDash                  // after "<!-" there
+	hScriptEsc                           // in script text after "<!--"
+	hScriptEscDash                       // after "-" there
+	hScriptEscDashDash                   // after "--" there
+	hScriptEscLT                         // after "<" there
+	hScriptEscEnd                        // after "</" and part of "script" there
+	hScriptDblStart                      // after "<" and part of "script" there
+	hScriptDbl                           // in script text after "<!--" and "<script"
+	hScriptDblDash                       // after "-" there
+	hScriptDblDashDash                   // after "--" there
+	hScriptDblLT                         // after "<" there
+	hScriptDblEnd                        // after "</" and part of "script" there
+	hPlaintext                           // in the text of plaintext, to the end
+)
+
+// element is what the name of a start tag tells.
+type element uint8
+
+const (
+	elemOther element = iota
+	elemMeta
+	elemScript
+	elemStyle
+	elemRaw // title, textarea, xmp, iframe, noembed, noframes
+	elemPlaintext
+)
+
+// valueKind is what an attribute value holds.
+type valueKind uint8
+
+const (
+	kindNone    valueKind = iota // nothing to rewrite
+	kindURL                      // a URL
+	kindSrcset                   // image candidates: URLs and descriptors
+	kindStyle                    // CSS declarations
+	kindContent                  // the content of a meta element
+	kindEquiv                    // the http-equiv of a meta element
+)
+
+// Sub-states of a URL value.
+const (
+	urlFirst uint8 = iota // in the first bytes of the URL
+	urlRest               // in the rest of it
+)
+
+// Sub-states of a srcset value.
+const (
+	ssSep   uint8 = iota // before a URL
+	ssLook               // in the first bytes of a URL
+	ssURL                // in the rest of it
+	ssDesc               // in descriptors
+	ssParen              // in parentheses in descriptors
+)
+
+// Values of equiv: what the meta element's first http-equiv says.
+const (
+	equivUnseen  uint8 = iota // no http-equiv attribute yet
+	equivRefresh              // "refresh"
+	equivOther                // something else
+)
+
+// Values of content: how far the meta element's first content attribute
+// has been read.
+const (
+	contentUnseen uint8 = iota // not yet
+	contentStart               // its value starts: hold from here on
+	contentHeld                // its value is being read, and held
+	contentDone                // it has been read, or is not to be rewritten
+)
+
+// NewHTMLRewriter returns an HTMLRewriter that writes to w and rewrites
+// the URLs that links says belong to the app. It keeps links, which must
+// not be modified until the HTMLRewriter is closed.
+func NewHTMLRewriter(w io.Writer, links *Links) *HTMLRewriter {
+	r := new(HTMLRewriter)
+	r.out.init(w)
+	r.url.init(links)
+	r.css.init(&r.out, &r.url)
+	return r
+}
+
+// Write implements io.Writer. It returns len(p) on success: bytes held
+// back until their meaning is known count as written.
+func (r *HTMLRewriter) Write(p []byte) (int, error) {
+	if r.out.err != nil {
+		return 0, r.out.err
+	}
+	r.scan(p)
+	r.out.flush()
+	if r.out.err != nil {
+		return 0, r.out.err
+	}
+	return len(p), nil
+}
+
+// Flush returns the underlying writer's error, if any. Every Write writes
+// all it can on: all that is held back is what cannot be written before
+// the bytes that follow it, the start of a URL that may or may not be
+// rewritten, "</sty" at the end of a style element's text, or a meta
+// element whose http-equiv may still come. Flush does not flush the
+// underlying writer.
+func (r *HTMLRewriter) Flush() error {
+	return r.out.err
+}
+
+// Close writes what is held back, and does not close the underlying
+// writer. A document that ends in the middle of a tag ends without that
+// tag, so what is held back of it is written unchanged; one that ends in
+// the text of a style element ends that text.
+func (r *HTMLRewriter) Close() error {
+	switch r.state {
+	case hValue:
+		r.endValue(false)
+	case hStyle, hStyleEnd:
+		r.css.write(r.cand[:r.candLen])
+		r.candLen = 0
+		r.css.end(true)
+	}
+	if r.out.holding {
+		r.out.write(r.out.stopHolding())
+	}
+	r.state = hPlaintext
+	r.out.flush()
+	return r.out.err
+}
+
+// held returns how many bytes are held back.
+func (r *HTMLRewriter) held() int {
+	return r.url.held() + r.candLen + len(r.out.hold)
+}
+
+// scan reads p, writing on everything but what it must hold back.
+func (r *HTMLRewriter) scan(p []byte) {
+	start := 0 // p[start:i] is to be written
+	for i := 0; i < len(p); {
+		c := p[i]
+		switch r.state {
+		case hData:
+			k := bytes.IndexByte(p[i:], '<')
+			if k < 0 {
+				i = len(p)
+				continue
+			}
+			i += k
+			r.state = hTagOpen
+		case hTagOpen:
+			switch {
+			case isAlpha(c):
+				r.startTag(false)
+				r.state = hTagName
+				continue
+			case c == '!':
+				r.state = hMarkup
+			case c == '/':
+				r.state = hEndTagOpen
+			case c == '?':
+				r.state = hBogus
+			default:
+				r.state = hData
+				continue
+			}
+		case hEndTagOpen:
+			switch {
+			case isAlpha(c):
+				r.startTag(true)
+				r.state = hTagName
+				continue
+			case c == '>':
+				r.state = hData
+			default:
+				r.state = hBogus
+				continue
+			}
+		case hTagName:
+			switch {
+			case isSpace(c):
+				r.nameEnd()
+				r.state = hBeforeAttrName
+			case c == '/':
+				r.nameEnd()
+				r.state = hSelfClosing
+			case c == '>':
+				r.nameEnd()
+				start = r.tagEnd(p, i, start)
+			default:
+				if r.nameLen < len(r.name) {
+					r.name[r.nameLen] = lower(c)
+				}
+				r.nameLen++
+			}
+		case hBeforeAttrName, hAfterAttrName:
+			switch {
+			case isSpace(c):
+			case c == '/':
+				r.state = hSelfClosing
+			case c == '>':
+				start = r.tagEnd(p, i, start)
+			case c == '=' && r.state == hAfterAttrName:
+				r.state = hBeforeAttrValue
+			default:
+				// A new attribute; its name may start with "=".
+				r.attrLen = 0
+				r.addAttr(c)
+				r.state = hAttrName
+			}
+		case hAttrName:
+			switch {
+			case isSpace(c):
+				r.state = hAfterAttrName
+			case c == '/':
+				r.state = hSelfClosing
+			case c == '>':
+				start = r.tagEnd(p, i, start)
+			case c == '=':
+				r.state = hBeforeAttrValue
+			default:
+				r.addAttr(c)
+			}
+		case hBeforeAttrValue:
+			switch {
+			case isSpace(c):
+			case c == '>':
+				start = r.tagEnd(p, i, start)
+			case c == '"' || c == '\'':
+				r.quote = c
+				r.beginValue()
+			default:
+				r.quote = 0
+				r.beginValue()
+				continue
+			}
+		case hValue:
+			end := r.valueEnd(p, i)
+			if r.kind != kindNone {
+				r.out.write(p[start:i])
+				r.value(p[i:end], end < len(p))
+				start = end
+			}
+			i = end
+			if i == len(p) {
+				continue
+			}
+			r.kind = kindNone
+			if r.quote == 0 {
+				r.state = hBeforeAttrName
+				continue
+			}
+			r.state = hAfterValue
+		case hAfterValue:
+			switch {
+			case isSpace(c):
+				r.state = hBeforeAttrName
+			case c == '/':
+				r.state = hSelfClosing
+			case c == '>':
+				start = r.tagEnd(p, i, start)
+			default:
+				r.state = hBeforeAttrName
+				continue
+			}
+		case hSelfClosing:
+			if c != '>' {
+				r.state = hBeforeAttrName
+				continue
+			}
+			start = r.tagEnd(p, i, start)
+		case hMarkup:
+			switch c {
+			case '-':
+				r.state = hMarkupDash
+			case '[':
+				r.state, r.pos = hCDATAOpen, 1
+			default:
+				r.state = hBogus
+				continue
+			}
+		case hMarkupDash:
+			if c != '-' {
+				r.state = hBogus
+				continue
+			}
+			r.state, r.cstate = hComment, stateCommentStart
+		case hCDATAOpen:
+			// CDATA sections are only recognized in svg and math; this
+			// takes one anywhere for one, leaving more of the document
+			// unchanged.
+			if c != "[CDATA["[r.pos] {
+				r.state = hBogus
+				continue
+			}
+			if r.pos++; r.pos == len("[CDATA[") {
+				r.state = hCDATA
+			}
+		case hCDATA:
+			k := bytes.IndexByte(p[i:], ']')
+			if k < 0 {
+				i = len(p)
+				continue
+			}
+			i += k
+			r.state, r.pos = hCDATAEnd, 1
+		case hCDATAEnd:
+			switch {
+			case c == ']':
+				r.pos = min(r.pos+1, 2)
+			case c == '>' && r.pos == 2:
+				r.state = hData
+			default:
+				r.state = hCDATA
+			}
+		case hBogus:
+			k := bytes.IndexByte(p[i:], '>')
+			if k < 0 {
+				i = len(p)
+				continue
+			}
+			i += k
+			r.state = hData
+		case hComment:
+			if r.cstate == stateComment {
+				k := bytes.IndexByte(p[i:], '-')
+				if k < 0 {
+					i = len(p)
+					continue
+				}
+				i += k
+				c = '-'
+			}
+			if r.cstate = commentStep(r.cstate, c); r.cstate == stateData {
+				r.state = hData
+			}
+		case hRaw, hScript:
+			k := bytes.IndexByte(p[i:], '<')
+			if k < 0 {
+				i = len(p)
+				continue
+			}
+			i += k
+			r.state++ // hRawLT or hScriptLT
+		case hRawLT:
+			if c != '/' {
+				r.state = hRaw
+				continue
+			}
+			r.state, r.pos = hRawEnd, 0
+		case hRawEnd, hScriptEnd, hScriptEscEnd:
+			name, back := r.rawName, hRaw
+			switch r.state {
+			case hScriptEnd:
+				name, back = "script", hScript
+			case hScriptEscEnd:
+				name, back = "script", hScriptEsc
+			}
+			switch {
+			case r.pos < len(name) && lower(c) == name[r.pos]:
+				r.pos++
+			case r.pos == len(name) && isTagEnd(c):
+				r.startTag(true)
+				r.state = hTagName
+				continue
+			default:
+				r.state = back
+				continue
+			}
+		case hStyle:
+			k := bytes.IndexByte(p[i:], '<')
+			if k < 0 {
+				k = len(p) - i
+			}
+			r.out.write(p[start:i])
+			r.css.write(p[i : i+k])
+			i += k
+			start = i
+			if i < len(p) {
+				r.cand[0], r.candLen = '<', 1
+				r.state = hStyleEnd
+				i++
+				start = i
+			}
+			continue
+		case hStyleEnd:
+			n := r.candLen
+			switch {
+			case n == 1 && c == '/', n >= 2 && n < len(r.cand) && lower(c) == "style"[n-2]:
+				r.cand[n] = c
+				r.candLen++
+				i++
+				start = i
+			case n == len(r.cand) && isTagEnd(c):
+				r.css.end(true)
+				r.out.write(r.cand[:n])
+				r.candLen = 0
+				r.startTag(true)
+				r.state = hTagName
+			default:
+				// Style text after all.
+				r.css.write(r.cand[:n])
+				r.candLen = 0
+				r.state = hStyle
+			}
+			continue
+		case hScriptLT:
+			switch c {
+			case '/':
+				r.state, r.pos = hScriptEnd, 0
+			case '!':
+				r.state = hScriptEscStart
+			default:
+				r.state = hScript
+				continue
+			}
+		case hScriptEscStart, hScriptEscStartDash:
+			if c != '-' {
+				r.state = hScript
+				continue
+			}
+			if r.state == hScriptEscStart {
+				r.state = hScriptEscStartDash
+			} else {
+				r.state = hScriptEscDashDash
+			}
+		case hScriptEsc, hScriptDbl:
+			j := i
+			for j < len(p) && p[j] != '-' && p[j] != '<' {
+				j++
+			}
+			if i = j; i == len(p) {
+				continue
+			}
+			if p[i] == '-' {
+				r.state++ // hScriptEscDash or hScriptDblDash
+			} else {
+				r.state += 3 // hScriptEscLT or hScriptDblLT
+			}
+		case hScriptEscDash, hScriptEscDashDash, hScriptDblDash, hScriptDblDashDash:
+			esc := r.state == hScriptEscDash || r.state == hScriptEscDashDash
+			dashDash := r.state == hScriptEscDashDash || r.state == hScriptDblDashDash
+			switch {
+			case c == '-' && esc:
+				r.state = hScriptEscDashDash
+			case c == '-':
+				r.state = hScriptDblDashDash
+			case c == '<' && esc:
+				r.state = hScriptEscLT
+			case c == '<':
+				r.state = hScriptDblLT
+			case c == '>' && dashDash:
+				r.state = hScript
+			case esc:
+				r.state = hScriptEsc
+			default:
+				r.state = hScriptDbl
+			}
+		case hScriptEscLT:
+			switch {
+			case c == '/':
+				r.state, r.pos = hScriptEscEnd, 0
+			case isAlpha(c):
+				r.state, r.pos = hScriptDblStart, 0
+				continue
+			default:
+				r.state = hScriptEsc
+				continue
+			}
+		case hScriptDblLT:
+			if c != '/' {
+				r.state = hScriptDbl
+				continue
+			}
+			r.state, r.pos = hScriptDblEnd, 0
+		case hScriptDblStart, hScriptDblEnd:
+			// "<script" after "<!--" starts, "</script" ends, text in
+			// which "</script>" does not end the element.
+			opening := r.state == hScriptDblStart
+			switch {
+			case r.pos < len("script") && lower(c) == "script"[r.pos]:
+				r.pos++
+			case isTagEnd(c) && (r.pos == len("script")) == opening:
+				r.state = hScriptDbl
+			case isTagEnd(c):
+				r.state = hScriptEsc
+			case opening:
+				r.state = hScriptEsc
+				continue
+			default:
+				r.state = hScriptDbl
+				continue
+			}
+		case hPlaintext:
+			i = len(p)
+			continue
+		}
+		i++
+	}
+	r.out.write(p[start:])
+}
+
+// isTagEnd reports whether c ends a tag name.
+func isTagEnd(c byte) bool { return isSpace(c) || c == '/' || c == '>' }
+
+// startTag gets ready for a start or end tag.
+func (r *HTMLRewriter) startTag(end bool) {
+	r.endTag, r.nameLen, r.elem = end, 0, elemOther
+	r.equiv, r.content = equivUnseen, contentUnseen
+}
+
+// nameEnd handles the end of a tag name.
+func (r *HTMLRewriter) nameEnd() {
+	if r.endTag || r.nameLen > len(r.name) {
+		return
+	}
+	switch string(r.name[:r.nameLen]) {
+	case "meta":
+		r.elem = elemMeta
+	case "script":
+		r.elem = elemScript
+	case "style":
+		r.elem = elemStyle
+	case "plaintext":
+		r.elem = elemPlaintext
+	case "title":
+		r.elem, r.rawName = elemRaw, "title"
+	case "textarea":
+		r.elem, r.rawName = elemRaw, "textarea"
+	case "xmp":
+		r.elem, r.rawName = elemRaw, "xmp"
+	case "iframe":
+		r.elem, r.rawName = elemRaw, "iframe"
+	case "noembed":
+		r.elem, r.rawName = elemRaw, "noembed"
+	case "noframes":
+		r.elem, r.rawName = elemRaw, "noframes"
+	}
+}
+
+// addAttr adds c to the attribute name.
+func (r *HTMLRewriter) addAttr(c byte) {
+	if r.attrLen < len(r.attr) {
+		r.attr[r.attrLen] = lower(c)
+	}
+	r.attrLen++
+}
+
+// tagEnd handles the ">" at p[i] that ends a tag, and returns the new
+// start of what is to be written.
+func (r *HTMLRewriter) tagEnd(p []byte, i, start int) int {
+	if r.out.holding {
+		r.out.write(p[start:i])
+		start = i
+		r.writeMeta()
+	}
+	r.state = hData
+	if r.endTag {
+		return start
+	}
+	switch r.elem {
+	case elemScript:
+		r.state = hScript
+	case elemStyle:
+		r.state = hStyle
+		r.css.reset(false)
+	case elemRaw:
+		r.state = hRaw
+	case elemPlaintext:
+		r.state = hPlaintext
+	}
+	return start
+}
+
+// beginValue gets ready for an attribute value.
+func (r *HTMLRewriter) beginValue() {
+	r.state, r.kind = hValue, kindNone
+	if r.endTag || r.attrLen > len(r.attr) {
+		return
+	}
+	switch string(r.attr[:r.attrLen]) {
+	case "href", "src", "action", "formaction", "poster", "data", "cite", "background", "xlink:href":
+		r.kind, r.sub = kindURL, urlFirst
+		r.url.reset()
+		r.url.esc = escRef
+	case "srcset", "imagesrcset":
+		r.kind, r.sub = kindSrcset, ssSep
+		r.ref.state = refNone
+		r.url.reset()
+		r.url.esc = escRef
+	case "style":
+		r.kind = kindStyle
+		r.css.reset(true)
+	case "content":
+		if r.elem == elemMeta && r.content == contentUnseen {
+			r.content = contentDone
+			if r.equiv != equivOther {
+				r.kind, r.content = kindContent, contentStart
+			}
+		}
+	case "http-equiv":
+		if r.elem == elemMeta && r.equiv == equivUnseen {
+			r.kind, r.equivPos = kindEquiv, 0
+		}
+	}
+}
+
+// valueEnd returns the index of the byte in p, from i on, that ends the
+// attribute value, or len(p).
+func (r *HTMLRewriter) valueEnd(p []byte, i int) int {
+	if r.quote != 0 {
+		if k := bytes.IndexByte(p[i:], r.quote); k >= 0 {
+			return i + k
+		}
+		return len(p)
+	}
+	for j := i; j < len(p); j++ {
+		if isSpace(p[j]) || p[j] == '>' {
+			return j
+		}
+	}
+	return len(p)
+}
+
+// value reads v, the next bytes of an attribute value to rewrite;
+// complete says whether the value ends there.
+func (r *HTMLRewriter) value(v []byte, complete bool) {
+	switch r.kind {
+	case kindURL:
+		if r.sub == urlFirst {
+			end := lookMore
+			if complete {
+				end = lookComplete
+			}
+			n, done := r.url.take(&r.out, v, end)
+			if !done {
+				return
+			}
+			r.sub, v = urlRest, v[n:]
+		}
+		r.out.write(v)
+	case kindSrcset:
+		r.srcset(v, complete)
+	case kindStyle:
+		r.css.write(v)
+		if complete {
+			r.css.end(true)
+		}
+	case kindContent:
+		if r.content == contentStart {
+			r.out.startHolding()
+			r.content = contentHeld
+		}
+		r.out.write(v)
+		if complete {
+			r.content, r.contentEnd = contentDone, len(r.out.hold)
+		}
+	case kindEquiv:
+		for _, c := range v {
+			if r.equivPos < len("refresh") && lower(c) == "refresh"[r.equivPos] {
+				r.equivPos++
+			} else {
+				r.equivPos = len("refresh") + 1
+			}
+		}
+		r.out.write(v)
+		if complete {
+			r.equiv = equivOther
+			if r.equivPos == len("refresh") {
+				r.equiv = equivRefresh
+			}
+		}
+	}
+}
+
+// endValue ends an attribute value at the end of the document, where
+// the tag it is in is dropped: what is held back is written unchanged.
+func (r *HTMLRewriter) endValue(complete bool) {
+	switch r.kind {
+	case kindURL:
+		if r.sub == urlFirst {
+			r.url.finish(&r.out, complete)
+		}
+	case kindSrcset:
+		if r.sub == ssLook {
+			r.url.finish(&r.out, complete)
+		}
+	case kindStyle:
+		r.css.end(complete)
+	}
+	r.kind = kindNone
+}
+
+// srcset reads v, the next bytes of a srcset value: image candidates
+// separated by commas, each a URL and maybe descriptors. A URL runs to
+// the next whitespace; commas at its end end the candidate.
+func (r *HTMLRewriter) srcset(v []byte, complete bool) {
+	start := 0 // v[start:i] is to be written
+	for i := 0; i < len(v); {
+		c := v[i]
+		if r.ref.active() {
+			sym, done, again := r.ref.feed(c)
+			if !again {
+				i++
+			}
+			if done {
+				r.srcsetStep(sym, true)
+			}
+			continue
+		}
+		if r.sub == ssLook {
+			r.out.write(v[start:i])
+			j := i
+			for j < len(v) && j-i < lookScan && !isSpace(v[j]) && v[j] != '&' {
+				j++
+			}
+			end := lookMore
+			switch {
+			case j-i == lookScan:
+			case j < len(v) && v[j] == '&':
+				end = lookEscape
+			case j < len(v) || complete:
+				end = lookComplete
+			}
+			n, done := r.url.take(&r.out, v[i:j], end)
+			if n > 0 {
+				r.comma = v[i+n-1] == ','
+			}
+			i += n
+			start = i
+			if done {
+				r.sub = ssURL
+			}
+			continue
+		}
+		if c == '&' {
+			r.ref.begin()
+			i++
+			continue
+		}
+		if r.srcsetStep(c, false) {
+			continue // a URL starts at c
+		}
+		i++
+	}
+	r.out.write(v[start:])
+}
+
+// srcsetStep reads c, the next character of a srcset value: a byte, or the
+// character a reference stands for if decoded. It reports whether a URL
+// starts at c, which can only be a byte; the sub-state is then ssLook.
+func (r *HTMLRewriter) srcsetStep(c byte, decoded bool) bool {
+	switch r.sub {
+	case ssSep:
+		if isSpace(c) || c == ',' {
+			return false
+		}
+		if !decoded {
+			r.sub = ssLook
+			return true
+		}
+		// A URL that starts with a character reference is left as it is.
+		r.sub, r.comma = ssURL, false
+	case ssURL:
+		if isSpace(c) {
+			r.sub = ssDesc
+			if r.comma {
+				r.sub = ssSep
+			}
+			return false
+		}
+		r.comma = c == ','
+	case ssDesc:
+		switch c {
+		case ',':
+			r.sub = ssSep
+		case '(':
+			r.sub = ssParen
+		}
+	case ssParen:
+		if c == ')' {
+			r.sub = ssDesc
+		}
+	}
+	return false
+}
+
+// writeMeta stops holding back a meta element at its end and writes it,
+// with the URL in its content rewritten if it is a refresh.
+func (r *HTMLRewriter) writeMeta() {
+	h := r.out.stopHolding()
+	if r.equiv == equivRefresh && r.content == contentDone {
+		if k, e, ok := refreshURL(h[:r.contentEnd]); ok {
+			for k < e && isSpace(h[k]) {
+				k++
+			}
+			u := h[k:e]
+			n := min(len(u), r.url.links.window())
+			if d := r.url.links.decide(u[:n], n == len(u), escRef); d.verdict == rewritten {
+				r.out.write(h[:k])
+				r.url.write(&r.out, d, h[k:])
+				return
+			}
+		}
+	}
+	r.out.write(h)
+}
+
+// refreshURL returns where the URL starts and ends in v, the content of
+// a <meta http-equiv="refresh">, as in "5; url='/x'", following the
+// HTML standard's declarative refresh steps. It returns false if there is
+// no URL, or if a character reference comes before it.
+func refreshURL(v []byte) (start, end int, ok bool) {
+	i := skipSpace(v, 0)
+	j := i
+	for j < len(v) && isDigit(v[j]) {
+		j++
+	}
+	if j == i && (j == len(v) || v[j] != '.') {
+		return 0, 0, false
+	}
+	for j < len(v) && (isDigit(v[j]) || v[j] == '.') {
+		j++
+	}
+	if j == len(v) || v[j] != ';' && v[j] != ',' && !isSpace(v[j]) {
+		return 0, 0, false
+	}
+	i = skipSpace(v, j)
+	if i < len(v) && (v[i] == ';' || v[i] == ',') {
+		i++
+	}
+	i = skipSpace(v, i)
+	if i == len(v) || bytes.IndexByte(v[:i], '&') >= 0 {
+		return 0, 0, false
+	}
+	// "url=" is optional, and without its "=" is part of the URL.
+	if lower(v[i]) == 'u' {
+		j := i + 1
+		if j+2 > len(v) || lower(v[j]) != 'r' || lower(v[j+1]) != 'l' {
+			return i, len(v), true
+		}
+		j = skipSpace(v, j+2)
+		if j == len(v) || v[j] != '=' {
+			return i, len(v), true
+		}
+		i = skipSpace(v, j+1)
+	}
+	if i < len(v) && (v[i] == '\'' || v[i] == '"') {
+		if k := bytes.IndexByte(v[i+1:], v[i]); k >= 0 {
+			return i + 1, i + 1 + k, true
+		}
+		return i + 1, len(v), true
+	}
+	return i, len(v), true
+}
+
+// skipSpace returns the index of the first byte of v from i on that is
+// not whitespace, or len(v).
+func skipSpace(v []byte, i int) int {
+	for i < len(v) && isSpace(v[i]) {
+		i++
+	}
+	return i
+}

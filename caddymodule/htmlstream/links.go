@@ -1,0 +1,617 @@
+package htmlstream
+
+import (
+	"io"
+	"strings"
+)
+
+// Links says which URLs belong to an app and where the app is mounted, for
+// RewriteURL, HTMLRewriter and CSSRewriter. They only read it: it must not
+// be modified while they use it.
+type Links struct {
+	// Prefix is the path the app is mounted at, without a trailing slash,
+	// such as /apps/crm.
+	Prefix string
+
+	// Origins lists the origins whose absolute URLs mean the app itself,
+	// as scheme://host[:port]: the upstream's, such as http://10.0.0.5:8080,
+	// and the gateway's, such as https://helpdesk.example.com, which pages
+	// build from the Host header. Scheme and host are compared ignoring
+	// ASCII case, and a missing port means the scheme's default one, so
+	// http://h and http://h:80 are the same origin.
+	Origins []string
+
+	// Keep lists root-relative path prefixes that are never rewritten,
+	// besides Prefix itself, such as /apps/_bridge/ for the gateway's own
+	// scripts. They are compared byte for byte.
+	Keep []string
+}
+
+// RewriteURL appends to dst the rewritten form of value, one URL, and
+// returns the extended slice; it does not allocate when dst has room.
+//
+//   - A root-relative URL, "/x" but not "//x" or "/\x", becomes
+//     Prefix+value unless it is at Prefix already (Prefix itself, or Prefix
+//     followed by "/", "\", "?", "#" or whitespace) or starts with one of
+//     the Keep prefixes.
+//   - An absolute URL ("http://…", also written "http:\\…") or a
+//     protocol-relative one ("//…") whose origin is in Origins becomes
+//     Prefix followed by its path, query and fragment, byte for byte; a
+//     missing path is "/". When the path is at Prefix or under a Keep
+//     prefix already, only the scheme and host are dropped.
+//   - Everything else is left as it is: relative URLs, external URLs, other
+//     schemes (data:, javascript:, mailto:), fragments, empty values, and
+//     absolute URLs with user information or any other oddity in their
+//     scheme or host.
+//
+// ASCII whitespace around the URL is kept. Only the first bytes of a long
+// value are read, as many as could decide; a value that is still undecided
+// there, say a port with a hundred leading zeros, is left unchanged. The
+// streaming rewriters make exactly the same decisions.
+func (l *Links) RewriteURL(value, dst []byte) []byte {
+	lead := 0
+	for lead < len(value) && isSpace(value[lead]) {
+		lead++
+	}
+	u := value[lead:]
+	n := min(len(u), l.window())
+	d := l.decide(u[:n], n == len(u), 0)
+	if d.verdict != rewritten {
+		return append(dst, value...)
+	}
+	dst = append(dst, value[:lead]...)
+	if d.prefix {
+		dst = append(dst, l.Prefix...)
+	}
+	if d.slash {
+		dst = append(dst, '/')
+	}
+	return append(dst, u[d.cut:]...)
+}
+
+// window returns how many bytes of a URL, after its leading whitespace,
+// are enough to decide what becomes of it: an own origin with a long
+// port, then the part of the path that may be Prefix or a Keep prefix.
+func (l *Links) window() int {
+	path := max(len(l.Prefix)+1, 2)
+	for _, k := range l.Keep {
+		path = max(path, len(k))
+	}
+	origin := 0
+	for _, o := range l.Origins {
+		origin = max(origin, len(o))
+	}
+	return origin + path + 16
+}
+
+// verdict is what decide makes of the first bytes of a URL.
+type verdict uint8
+
+const (
+	undecided verdict = iota // more bytes are needed
+	unchanged                // the URL stays as it is
+	rewritten                // the URL is rewritten as the decision says
+)
+
+// decision says what becomes of a URL u: with verdict rewritten, it is
+// replaced by Prefix (if prefix), then "/" (if slash), then u[cut:].
+type decision struct {
+	verdict verdict
+	cut     int
+	prefix  bool
+	slash   bool
+}
+
+// escapes says which bytes may start an escape in the text a URL is
+// written in, so that the URL the browser sees is not the one in the text.
+type escapes uint8
+
+const (
+	escRef escapes = 1 << iota // "&", an HTML character reference
+	escCSS                     // "\", a CSS escape
+)
+
+// tri is the answer to a question about the first bytes of a URL.
+type tri uint8
+
+const (
+	no tri = iota
+	yes
+	maybe // it depends on the bytes that follow
+)
+
+var (
+	keepURL     = decision{verdict: unchanged}
+	needMore    = decision{verdict: undecided}
+	prefixedURL = decision{verdict: rewritten, prefix: true}
+)
+
+// decide decides what becomes of the URL whose first bytes are u, which
+// does not start with whitespace; complete says whether u is the whole URL.
+// It only returns undecided when u is incomplete and the bytes that follow
+// could change the answer, and it gives the same answer for every u that
+// starts with bytes it has decided on. Escapes are not decoded: the bytes
+// after the first escape in u could be anything, so if they are needed
+// the URL is left unchanged.
+func (l *Links) decide(u []byte, complete bool, esc escapes) decision {
+	if esc != 0 {
+		for k, c := range u {
+			if c == '&' && esc&escRef != 0 || c == '\\' && esc&escCSS != 0 {
+				if d := l.decide(u[:k], false, 0); d.verdict != undecided {
+					return d
+				}
+				return keepURL
+			}
+		}
+	}
+	if len(u) == 0 {
+		if complete {
+			return keepURL
+		}
+		return needMore
+	}
+	switch c := u[0]; {
+	case c == '/':
+		// Browsers drop tabs and newlines anywhere in a URL, and read
+		// "\" as "/" in http(s) URLs: "/\t/x" and "/\x" name a host.
+		j := 1
+		for j < len(u) && isTabOrNewline(u[j]) {
+			j++
+		}
+		if j < len(u) && isSlash(u[j]) {
+			return l.ownOrigin(u, j+1, nil, complete)
+		}
+		if j == len(u) && !complete {
+			return needMore
+		}
+		switch l.own(u, complete) {
+		case no:
+			return prefixedURL
+		case maybe:
+			return needMore
+		}
+		return keepURL
+	case isAlpha(c):
+		return l.absolute(u, complete)
+	}
+	return keepURL
+}
+
+// absolute decides on u, which starts with a letter: a URL with a scheme
+// or a relative path.
+func (l *Links) absolute(u []byte, complete bool) decision {
+	longest := 0
+	for _, o := range l.Origins {
+		if s, _, ok := strings.Cut(o, "://"); ok {
+			longest = max(longest, len(s))
+		}
+	}
+	k := 1
+	for k < len(u) && k <= longest && isSchemeChar(u[k]) {
+		k++
+	}
+	switch {
+	case k > longest:
+		return keepURL
+	case k == len(u):
+		if complete {
+			return keepURL
+		}
+		return needMore
+	case u[k] != ':':
+		return keepURL
+	}
+	j := k + 1
+	for range 2 {
+		switch {
+		case j == len(u) && complete:
+			return keepURL
+		case j == len(u):
+			return needMore
+		case !isSlash(u[j]):
+			return keepURL
+		}
+		j++
+	}
+	return l.ownOrigin(u, j, u[:k], complete)
+}
+
+// ownOrigin decides on u, whose host starts at u[j], when it has scheme,
+// or when it is protocol-relative and scheme is nil.
+func (l *Links) ownOrigin(u []byte, j int, scheme []byte, complete bool) decision {
+	more := false
+	for _, o := range l.Origins {
+		oscheme, hostport, ok := strings.Cut(o, "://")
+		if !ok || scheme != nil && !equalFoldBytes(scheme, oscheme) {
+			continue
+		}
+		end, t := matchAuthority(u[j:], strings.TrimSuffix(hostport, "/"), oscheme, complete)
+		switch t {
+		case yes:
+			return l.ownPath(u, j+end, complete)
+		case maybe:
+			more = true
+		}
+	}
+	if more {
+		return needMore
+	}
+	return keepURL
+}
+
+// matchAuthority reports whether a, the part of a URL after "scheme://" or
+// "//", starts with the host and port of an origin with scheme, hostport,
+// and if so where the authority ends. A URL's port matches when it is the
+// origin's, either may be left out when it is the scheme's default one;
+// a protocol-relative URL without a port matches an origin without one.
+func matchAuthority(a []byte, hostport, scheme string, complete bool) (int, tri) {
+	host, oport := hostport, -1
+	if i := strings.LastIndexByte(hostport, ':'); i > strings.LastIndexByte(hostport, ']') {
+		host, oport = hostport[:i], atoi(hostport[i+1:])
+		if oport < 0 {
+			return 0, no
+		}
+	}
+	if len(a) < len(host) {
+		if !complete && hasPrefixFoldBytes(host, a) {
+			return 0, maybe
+		}
+		return 0, no
+	}
+	if !equalFoldBytes(a[:len(host)], host) {
+		return 0, no
+	}
+	i, port := len(host), -1
+	if i < len(a) && a[i] == ':' {
+		i++
+		start := i
+		for i < len(a) && isDigit(a[i]) {
+			i++
+		}
+		if i > start {
+			if port = atoi(a[start:i]); port < 0 {
+				return 0, no
+			}
+		}
+	}
+	switch {
+	case i == len(a) && !complete:
+		return 0, maybe
+	case i < len(a) && !isAuthorityEnd(a[i]):
+		return 0, no
+	}
+	// A missing port is the default one: the scheme's, or for a
+	// protocol-relative URL the page's, taken to be the origin's.
+	def := defaultPort(scheme)
+	if oport < 0 {
+		oport = def
+	}
+	if port < 0 {
+		port = def
+	}
+	if port != oport {
+		return 0, no
+	}
+	return i, yes
+}
+
+// ownPath decides on the own URL u whose path starts at u[p].
+func (l *Links) ownPath(u []byte, p int, complete bool) decision {
+	if p == len(u) && !complete {
+		return needMore
+	}
+	if p == len(u) || !isSlash(u[p]) {
+		// No path: "?query", "#fragment", whitespace or nothing follows.
+		return decision{verdict: rewritten, cut: p, prefix: true, slash: true}
+	}
+	switch l.own(u[p:], complete) {
+	case no:
+		return decision{verdict: rewritten, cut: p, prefix: true}
+	case maybe:
+		return needMore
+	}
+	// Already at the prefix: only the origin goes, unless the path alone
+	// would name a host, which can only happen with an empty Prefix.
+	j := p + 1
+	for j < len(u) && isTabOrNewline(u[j]) {
+		j++
+	}
+	switch {
+	case j < len(u) && isSlash(u[j]):
+		return keepURL
+	case j == len(u) && !complete:
+		return needMore
+	}
+	return decision{verdict: rewritten, cut: p}
+}
+
+// own reports whether the root-relative path p is at Prefix or under one
+// of the Keep prefixes.
+func (l *Links) own(p []byte, complete bool) tri {
+	t := no
+	n := len(l.Prefix)
+	switch {
+	case len(p) < n:
+		if !complete && string(p) == l.Prefix[:len(p)] {
+			t = maybe
+		}
+	case string(p[:n]) != l.Prefix:
+	case len(p) == n:
+		if !complete {
+			return maybe
+		}
+		return yes
+	case isSlash(p[n]) || p[n] == '?' || p[n] == '#' || isSpace(p[n]):
+		return yes
+	}
+	for _, k := range l.Keep {
+		switch {
+		case k == "":
+		case len(p) >= len(k):
+			if string(p[:len(k)]) == k {
+				return yes
+			}
+		case !complete && string(p) == k[:len(p)]:
+			t = maybe
+		}
+	}
+	return t
+}
+
+// defaultPort returns the default port of a scheme, or -2 if it has none
+// that matters here.
+func defaultPort(scheme string) int {
+	switch {
+	case strings.EqualFold(scheme, "http"), strings.EqualFold(scheme, "ws"):
+		return 80
+	case strings.EqualFold(scheme, "https"), strings.EqualFold(scheme, "wss"):
+		return 443
+	}
+	return -2
+}
+
+// atoi returns the value of s, a decimal number of at most a few digits
+// after any leading zeros, or -1 if it is empty, not a number or more
+// than 65535.
+func atoi[T string | []byte](s T) int {
+	if len(s) == 0 {
+		return -1
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return -1
+		}
+		n = n*10 + int(s[i]-'0')
+		if n > 65535 {
+			return -1
+		}
+	}
+	return n
+}
+
+func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
+
+func isSchemeChar(c byte) bool { return isAlnum(c) || c == '+' || c == '-' || c == '.' }
+
+// isSlash reports whether c separates URL path segments, as "\" does in
+// http(s) URLs.
+func isSlash(c byte) bool { return c == '/' || c == '\\' }
+
+// isTabOrNewline reports whether c is one of the bytes browsers remove
+// from anywhere in a URL.
+func isTabOrNewline(c byte) bool { return c == '\t' || c == '\n' || c == '\r' }
+
+// isAuthorityEnd reports whether c ends the host and port of a URL.
+func isAuthorityEnd(c byte) bool { return isSlash(c) || c == '?' || c == '#' || isSpace(c) }
+
+// equalFoldBytes reports whether b equals s, ignoring ASCII case.
+func equalFoldBytes(b []byte, s string) bool {
+	return len(b) == len(s) && hasPrefixFoldBytes(s, b)
+}
+
+// hasPrefixFoldBytes reports whether b, no longer than s, is a prefix of s,
+// ignoring ASCII case.
+func hasPrefixFoldBytes(s string, b []byte) bool {
+	for i, c := range b {
+		if lower(c) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// urlLook holds back the first bytes of a URL in a stream until decide
+// can tell what becomes of the URL, then writes them, rewritten or not. At
+// most Links.window bytes are held.
+type urlLook struct {
+	links   *Links
+	prefix  []byte  // links.Prefix
+	esc     escapes // escapes in the text the URL is written in
+	started bool    // the URL's leading whitespace is behind
+	buf     []byte  // the bytes held back, at most cap(buf)
+}
+
+func (l *urlLook) init(links *Links) {
+	l.links = links
+	l.prefix = []byte(links.Prefix)
+	l.buf = make([]byte, 0, links.window())
+}
+
+// lookEnd says what follows the bytes given to urlLook.take.
+type lookEnd uint8
+
+const (
+	lookMore     lookEnd = iota // more of the URL, or nothing known yet
+	lookComplete                // nothing: the URL ends there
+	lookEscape                  // an escape, whose meaning decide cannot know
+)
+
+// take reads v, the next bytes of the URL; end says what follows them. It
+// returns how many bytes of v it read, and whether it has decided and
+// written them all out; the URL's remaining bytes, from v[n:] on, are
+// then the caller's to copy. When it has not decided it has read all of
+// v. With end lookComplete or lookEscape it always decides.
+func (l *urlLook) take(o *output, v []byte, end lookEnd) (n int, done bool) {
+	if !l.started {
+		for n < len(v) && isSpace(v[n]) {
+			n++
+		}
+		o.write(v[:n])
+		if n == len(v) {
+			return n, end != lookMore
+		}
+		l.started = true
+		v = v[n:]
+	}
+	var w []byte
+	k := min(len(v), cap(l.buf)-len(l.buf))
+	if len(l.buf) == 0 {
+		w = v[:k]
+	} else {
+		l.buf = append(l.buf, v[:k]...)
+		w = l.buf
+	}
+	n += k
+	d := l.links.decide(w, end == lookComplete && k == len(v), l.esc)
+	if d.verdict == undecided {
+		switch {
+		case end == lookEscape && k == len(v):
+			d = keepURL
+		case len(w) == cap(l.buf) || end == lookComplete && k == len(v):
+			d = keepURL // too long to tell
+		default:
+			if len(l.buf) == 0 {
+				l.buf = append(l.buf, w...)
+			}
+			return n, false
+		}
+	}
+	l.write(o, d, w)
+	return n, true
+}
+
+// finish ends a URL that take has not decided on: the bytes held back are
+// decided on as the whole URL if complete, or else written unchanged.
+func (l *urlLook) finish(o *output, complete bool) {
+	d := keepURL
+	if complete {
+		d = l.links.decide(l.buf, true, l.esc)
+	}
+	l.write(o, d, l.buf)
+}
+
+// write writes u, the first bytes of a URL, as d says, and gets ready for
+// the next URL.
+func (l *urlLook) write(o *output, d decision, u []byte) {
+	if d.verdict == rewritten {
+		if d.prefix {
+			o.write(l.prefix)
+		}
+		if d.slash {
+			o.write(slash)
+		}
+		u = u[d.cut:]
+	}
+	o.write(u)
+	l.buf = l.buf[:0]
+	l.started = false
+}
+
+var slash = []byte("/")
+
+// reset forgets the URL being read, if any.
+func (l *urlLook) reset() {
+	l.buf = l.buf[:0]
+	l.started = false
+}
+
+// held returns how many bytes are held back.
+func (l *urlLook) held() int { return len(l.buf) }
+
+// Output buffering: pieces smaller than outDirect are gathered in a
+// buffer of outBufSize bytes, so that the underlying writer sees a few
+// large writes rather than one for every piece between two rewritten
+// URLs. The buffer is emptied at the end of every Write.
+const (
+	outBufSize = 4 << 10
+	outDirect  = 1 << 10
+)
+
+// maxMetaHold is the most bytes an output holds back on request, for a meta
+// element whose http-equiv attribute may come after its content.
+const maxMetaHold = 4 << 10
+
+// output writes to an underlying writer through a buffer, keeping the
+// first error. On request, it holds back what it is given instead.
+type output struct {
+	w       io.Writer
+	buf     []byte
+	hold    []byte
+	holding bool
+	err     error
+}
+
+func (o *output) init(w io.Writer) {
+	o.w = w
+	o.buf = make([]byte, 0, outBufSize)
+}
+
+// write writes b, or holds it back.
+func (o *output) write(b []byte) {
+	if len(b) == 0 || o.err != nil {
+		return
+	}
+	if o.holding {
+		if len(o.hold)+len(b) <= maxMetaHold {
+			o.hold = append(o.hold, b...)
+			return
+		}
+		// Too much to hold: give up and write everything.
+		o.holding = false
+		o.write(o.hold)
+		o.hold = o.hold[:0]
+	}
+	if len(b) >= outDirect {
+		o.flush()
+		if o.err == nil {
+			_, o.err = o.w.Write(b)
+		}
+		return
+	}
+	if len(b) > cap(o.buf)-len(o.buf) {
+		o.flush()
+	}
+	o.buf = append(o.buf, b...)
+}
+
+// flush writes the buffer.
+func (o *output) flush() {
+	if len(o.buf) > 0 && o.err == nil {
+		_, o.err = o.w.Write(o.buf)
+	}
+	o.buf = o.buf[:0]
+}
+
+// startHolding holds back what is written from now on, at most maxMetaHold
+// bytes; after that, holding stops and everything is written.
+func (o *output) startHolding() {
+	if o.hold == nil {
+		o.hold = make([]byte, 0, maxMetaHold)
+	}
+	o.hold = o.hold[:0]
+	o.holding = true
+}
+
+// stopHolding stops holding back and returns what was held, which is
+// valid until the next startHolding.
+func (o *output) stopHolding() []byte {
+	o.holding = false
+	h := o.hold
+	o.hold = o.hold[:0]
+	return h
+}

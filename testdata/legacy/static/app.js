@@ -1,0 +1,2 @@
+// A classic script loaded with a root-relative src.
+document.documentElement.setAttribute("data-app-js", "loaded");
