@@ -13,12 +13,12 @@ import (
 //
 // A CSSRewriter reads the style sheet byte by byte the way the CSS
 // tokenizer does, far enough to tell comments, strings, escapes and
-// url( tokens apart. It writes every byte on as soon as its meaning is
-// known; it holds back only the first bytes of a URL until it can tell
-// whether to rewrite it, at most Links.window bytes, so memory use does not
-// depend on the style sheet. A URL with a backslash escape among the bytes
-// that decide is left unchanged, and so is a url( token written with an
-// escape, such as u\72l(.
+// url( tokens apart; escapes in names are decoded, so u\72l( is url( too.
+// It writes every byte on as soon as its meaning is known; it holds back
+// only the first bytes of a URL until it can tell whether to rewrite it, a
+// few dozen at most, so memory use does not depend on the style sheet. A
+// URL with a backslash escape among the bytes that decide is left
+// unchanged. The strings of image-set() are not rewritten.
 //
 // A CSSRewriter is not safe for concurrent use. The first error from the
 // underlying writer is returned by every later call.
@@ -80,19 +80,19 @@ type cssState uint8
 
 const (
 	cssNormal       cssState = iota // between tokens, or in one that does not matter
-	cssEscape                       // after "\" outside strings
+	cssEscape                       // in an escape in a name
 	cssSlash                        // after "/": a comment may start
 	cssComment                      // in a comment
 	cssCommentStar                  // after "*" in a comment
 	cssString                       // in a string that is not a URL
-	cssStringEscape                 // after "\" in a string
-	cssU                            // after "u", "ur" or "url" at the start of a token
+	cssStringEscape                 // in an escape in a string; must follow cssString
+	cssU                            // in a name at the start of a token that may be "url"
 	cssAt                           // after "@", and maybe part of "import"
 	cssImport                       // after "@import": a string here is a URL
 	cssURLStart                     // after "url(", before its argument
 	cssLook                         // at the start of a URL, or in its first bytes
 	cssURL                          // in the rest of a URL
-	cssURLEscape                    // after "\" in a URL
+	cssURLEscape                    // in an escape in a URL; must follow cssURL
 )
 
 // cssScanner rewrites the URLs in CSS as it streams through: a style
@@ -106,9 +106,12 @@ type cssScanner struct {
 	state cssState
 	ret   cssState // the state a comment returns to
 	quote byte     // the quote that ends the string or URL; 0 for an unquoted URL
-	n     int      // how much of "url(" or "@import" has been read
+	n     int      // how much of "url" or "import" has been read
 	prev  byte     // the last character read between tokens
-	cr    bool     // a CR was escaped: a LF right after it belongs to it
+	inEsc bool     // in cssU, in an escape
+	hex   int      // the number of hex digits read in an escape
+	val   int32    // their value, at most 0x110000
+	cr    bool     // a CR ended an escape: a LF right after it belongs to it
 }
 
 func (s *cssScanner) init(out *output, url *urlLook) {
@@ -217,6 +220,9 @@ func (s *cssScanner) endsLook(c byte) bool {
 // skip returns the index of the first byte from p[i] on that can change
 // the state, which is not a URL's first bytes.
 func (s *cssScanner) skip(p []byte, i int) int {
+	if s.cr {
+		return i
+	}
 	switch s.state {
 	case cssNormal:
 		j := i
@@ -233,9 +239,6 @@ func (s *cssScanner) skip(p []byte, i int) int {
 		}
 		return len(p)
 	case cssString, cssURL:
-		if s.cr {
-			return i
-		}
 		j := i
 		if s.quote == 0 {
 			for j < len(p) && p[j] != ')' && p[j] != '\\' {
@@ -255,11 +258,18 @@ func (s *cssScanner) skip(p []byte, i int) int {
 // stands for if decoded. It reports whether a URL starts at c, which can
 // only be a byte; the state is then cssLook.
 func (s *cssScanner) step(c byte, decoded bool) bool {
+	if s.cr {
+		s.cr = false
+		if c == '\n' {
+			return false
+		}
+	}
 	switch s.state {
 	case cssNormal:
 		switch {
-		case (c == 'u' || c == 'U') && !continuesToken(s.prev):
-			s.state, s.n = cssU, 1
+		case (c == 'u' || c == 'U' || c == '\\') && !continuesToken(s.prev):
+			s.state, s.n, s.inEsc = cssU, 0, false
+			return s.step(c, decoded)
 		case c == '@':
 			s.state, s.n = cssAt, 0
 		case c == '/':
@@ -267,12 +277,22 @@ func (s *cssScanner) step(c byte, decoded bool) bool {
 		case c == '"' || c == '\'':
 			s.state, s.quote = cssString, c
 		case c == '\\':
-			s.state = cssEscape
+			s.state, s.hex, s.val = cssEscape, 0, 0
 		}
 		s.prev = c
 	case cssEscape:
-		// The escaped character is part of a name, whatever it is.
-		s.state, s.prev = cssNormal, 'a'
+		if s.hex == 0 && isNewline(c) {
+			// Not an escape: the "\" stood for itself.
+			s.state, s.prev = cssNormal, '\\'
+			return s.step(c, decoded)
+		}
+		if end, again := s.escape(c); end {
+			// The escaped character is part of a name, whatever it is.
+			s.state, s.prev = cssNormal, 'a'
+			if again {
+				return s.step(c, decoded)
+			}
+		}
 	case cssSlash:
 		if c == '*' {
 			s.state = cssComment
@@ -293,34 +313,26 @@ func (s *cssScanner) step(c byte, decoded bool) bool {
 			s.state = cssComment
 		}
 	case cssString, cssURL:
-		if s.cr {
-			s.cr = false
-			if c == '\n' {
-				return false
-			}
-		}
 		switch {
 		case c == '\\':
 			s.state++ // cssStringEscape or cssURLEscape
+			s.hex, s.val = 0, 0
 		case s.quote == 0 && c == ')',
-			s.quote != 0 && (c == s.quote || c == '\n' || c == '\r' || c == '\f'):
+			s.quote != 0 && (c == s.quote || isNewline(c)):
 			// The end, or for a newline in a string a bad string.
 			s.state, s.prev = cssNormal, c
 		}
 	case cssStringEscape, cssURLEscape:
-		s.state--
-		s.cr = c == '\r'
+		// "\" and a newline continue a string on the next line; in an
+		// unquoted URL they make a bad URL, which ends at ")" too.
+		if end, again := s.escape(c); end {
+			s.state--
+			if again {
+				return s.step(c, decoded)
+			}
+		}
 	case cssU:
-		if s.n < 3 && lower(c) == "url"[s.n] {
-			s.n++
-			return false
-		}
-		if s.n == 3 && c == '(' {
-			s.state = cssURLStart
-			return false
-		}
-		s.state, s.prev = cssNormal, 'u'
-		return s.step(c, decoded)
+		return s.urlName(c, decoded)
 	case cssAt:
 		if s.n < 6 && lower(c) == "import"[s.n] {
 			s.n++
@@ -367,6 +379,74 @@ func (s *cssScanner) step(c byte, decoded bool) bool {
 	}
 	return false
 }
+
+// urlName reads c in a name at the start of a token, of which s.n
+// characters match "url" so far, escapes decoded: u\72l( is url( too.
+func (s *cssScanner) urlName(c byte, decoded bool) bool {
+	if s.inEsc {
+		if s.hex == 0 && isNewline(c) {
+			// Not an escape: the name ends before the "\".
+			s.inEsc = false
+			s.state, s.prev = cssNormal, '\\'
+			return s.step(c, decoded)
+		}
+		end, again := s.escape(c)
+		if !end {
+			return false
+		}
+		s.inEsc = false
+		var ch byte = symOpaque
+		switch {
+		case s.hex == 0 && c < 0x80:
+			ch = c
+		case s.hex > 0 && 0 < s.val && s.val < 0x80:
+			ch = byte(s.val)
+		}
+		if s.n >= 3 || lower(ch) != "url"[s.n] {
+			s.state, s.prev = cssNormal, 'a' // some other name
+		} else {
+			s.n++
+		}
+		if again {
+			return s.step(c, decoded)
+		}
+		return false
+	}
+	switch {
+	case c == '\\':
+		s.inEsc, s.hex, s.val = true, 0, 0
+		return false
+	case s.n == 3 && c == '(':
+		s.state = cssURLStart
+		return false
+	case s.n < 3 && lower(c) == "url"[s.n]:
+		s.n++
+		return false
+	}
+	// Some other name, or "url" without "(": read on.
+	s.state, s.prev = cssNormal, 'a'
+	return s.step(c, decoded)
+}
+
+// escape reads c in an escape, after its "\" and s.hex hex digits of
+// value s.val: up to six hex digits and a whitespace, or any one other
+// character. It reports whether the escape ends, and if so whether
+// before c, which is then to be read again.
+func (s *cssScanner) escape(c byte) (end, again bool) {
+	switch {
+	case isHex(c) && s.hex < 6:
+		s.hex++
+		s.val = min(s.val*16+int32(unhex(c)), 0x110000)
+		return false, false
+	case s.hex == 0, isSpace(c):
+		s.cr = c == '\r'
+		return true, false
+	}
+	return true, true
+}
+
+// isNewline reports whether c is a newline as CSS defines it.
+func isNewline(c byte) bool { return c == '\n' || c == '\r' || c == '\f' }
 
 // continuesToken reports whether a "u" after prev would be part of the
 // same token as prev, so not the start of "url(".

@@ -25,21 +25,22 @@ import (
 // textarea, title, xmp, iframe, noembed, noframes or plaintext text, nor
 // in end tags is ever rewritten. Bytes are written on as soon as their
 // meaning is known. Held back are only the first bytes of a URL, until it
-// is known whether it is rewritten (at most Links.window bytes, a few
-// dozen); "</style" at the end of a Write; and a meta element from its
-// content attribute to its end, at most 4 KB, as its http-equiv may come
-// after its content: a longer one is copied unchanged. So memory use does
-// not depend on the document, and a data: URL of many megabytes streams
-// through.
+// is known whether it is rewritten: a few dozen at most, the longest
+// origin and the longer of Prefix and the Keep prefixes, plus 16; "</style"
+// at the end of a Write; and a meta element from its content attribute to
+// its end, at most 4 KB, as its http-equiv may come after its content: a
+// longer one is copied unchanged. So memory use does not depend on the
+// document, and a data: URL of many megabytes streams through.
 //
 // Attribute values are not decoded, so a URL spelled with character
-// references where it matters, such as "&#47;x" or "/&#47;evil.example", is
-// left unchanged; a reference later in the URL, such as the "&amp;" of a
-// query, is copied like any other byte. In srcset and style values, where
-// references can change where a URL starts and ends, they are read as the
-// characters they stand for: style="background: url(&quot;/x.png&quot;)"
-// is rewritten. srcdoc documents, JavaScript and URLs built by scripts are
-// out of reach.
+// references where they matter, such as "&#47;x" or "/&#47;evil.example",
+// is left unchanged; a reference later in the URL, such as the "&amp;" of
+// a query, is copied like any other byte. In srcset and style values,
+// where references can change where a URL starts and ends, they are read
+// as the characters they stand for: style="background:
+// url(&quot;/x.png&quot;)" is rewritten, though a URL whose end decides and
+// is a reference, such as url(&quot;/&quot;), is not. srcdoc documents,
+// JavaScript and URLs built by scripts are out of reach.
 //
 // The tree builder's view of the document is not modelled: a title or
 // style element inside svg or math, where those are ordinary elements, is
@@ -88,7 +89,10 @@ var _ io.WriteCloser = (*HTMLRewriter)(nil)
 
 // htmlState is where an HTMLRewriter is in the document. The states
 // follow those of the HTML tokenizer, keeping only what decides where
-// tags, attribute values, comments and raw text end.
+// tags, attribute values, comments and raw text end. Their order matters
+// where scan steps from one to the next: hRaw and hScript are followed by
+// their "<" states, and hScriptEsc and hScriptDbl by their "-", "--" and
+// "<" states.
 type htmlState uint8
 
 const (
@@ -860,6 +864,10 @@ func (r *HTMLRewriter) srcset(v []byte, complete bool) {
 		i++
 	}
 	r.out.write(v[start:])
+	if complete && r.sub == ssLook {
+		// The value ends where the previous Write did.
+		r.url.finish(&r.out, true)
+	}
 }
 
 // srcsetStep reads c, the next character of a srcset value: a byte, or the

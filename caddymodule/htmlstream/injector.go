@@ -1,7 +1,10 @@
-// Package htmlstream inserts a tag, such as a script element, into an HTML
-// document while it streams through.
+// Package htmlstream rewrites HTML and CSS while they stream through, in
+// bounded memory and byte for byte where nothing changes: an Injector
+// inserts a tag, such as a script element, into an HTML document, and the
+// HTMLRewriter and CSSRewriter move an app's root-relative and own-origin
+// URLs under the path it is mounted at (see Links).
 //
-// The tag goes right after the document's <head> start tag or, when some
+// The Injector's tag goes right after the document's <head> start tag or, when some
 // other content comes first, right before that content, which is where the
 // HTML parser opens the head implicitly. Only the document's prologue is
 // read, byte by byte, the way the HTML tokenizer reads it: a byte order mark,
