@@ -226,17 +226,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	upstreamPath := "/" + sub
-	var assertion string
-	if h.identity.Assertion != identityOff {
-		if assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
-			return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
-		}
-	}
-	h.setIdentity(r.Header, claims, assertion)
-	h.prepareRequest(r, app, upstreamPath, claims)
-	// Bodies the gateway rewrites must come in a coding it can decode.
-	if app.RewriteLinks || app.shim != nil && isDocumentRequest(r) {
-		narrowAcceptEncoding(r.Header)
+	if err := h.prepareRequest(r, app, upstreamPath, claims); err != nil {
+		return err
 	}
 	rw := newResponseWriter(w, r, h, app, upstreamPath)
 	defer func() {
@@ -291,12 +282,25 @@ func authStatus(err error) int {
 }
 
 // prepareRequest hardens the request before it reaches the backend: the
-// Helpdesk's credentials are removed, the prefix is stripped, and the
-// identity placeholders are set.
-func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string, claims session.Claims) {
+// Helpdesk's credentials and any client-sent identity are removed, the
+// verified identity is set in headers and placeholders, and the prefix is
+// stripped.
+func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string, claims session.Claims) error {
 	h.source.Strip(r.Header)
 	if app.IsolateCookies {
 		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
+	}
+	var assertion string
+	if h.identity.Assertion != identityOff {
+		var err error
+		if assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
+			return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
+		}
+	}
+	h.setIdentity(r.Header, claims, assertion)
+	// Bodies the gateway rewrites must come in a coding it can decode.
+	if app.RewriteLinks || app.shim != nil && isDocumentRequest(r) {
+		narrowAcceptEncoding(r.Header)
 	}
 
 	// Keep the client's escaping (an encoded slash in an app's own path,
@@ -313,7 +317,7 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
-		return
+		return nil
 	}
 	repl.Set("helpdesk.user.id", claims.UserID)
 	repl.Set("helpdesk.user.name", claims.Name)
@@ -322,6 +326,7 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 	repl.Set("helpdesk.user.division_id", claims.Division)
 	repl.Set("helpdesk.app.id", app.ID)
 	repl.Set("helpdesk.app.prefix", app.prefix)
+	return nil
 }
 
 // deny answers a request that may not reach an app. With error routes
