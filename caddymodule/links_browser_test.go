@@ -539,7 +539,14 @@ func (e *linksEnv) requested(u, typ string) bool {
 // on time-out it fails with the value of state, evaluated there.
 func (e *linksEnv) waitFor(part, cond, state string) {
 	e.t.Helper()
-	deadline := time.Now().Add(linksWaitTimeout)
+	e.waitWithin(linksWaitTimeout, part, cond, state)
+}
+
+// waitWithin is waitFor with a time limit of its own; on time-out the
+// failure also shows what the network log holds.
+func (e *linksEnv) waitWithin(limit time.Duration, part, cond, state string) {
+	e.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		if where := e.frame(part); where != nil {
 			if raw, err := e.evalRaw(where, jsCondition(cond)); err == nil && string(raw) == "true" {
@@ -555,8 +562,13 @@ func (e *linksEnv) waitFor(part, cond, state string) {
 					got = err.Error()
 				}
 			}
-			e.t.Fatalf("waiting in frame %s for %s: timed out\nstate: %s\nescaped requests: %v\nframes: %s",
-				part, cond, got, e.escapes(""), e.frameURLs())
+			reqs, sockets, blocked, _ := e.net.snapshot()
+			var log []string
+			for _, r := range reqs {
+				log = append(log, fmt.Sprintf("%s %s %s → %d", r.Method, r.Type, r.URL, r.Status))
+			}
+			e.t.Fatalf("waiting in frame %s for %s: timed out\nstate: %s\nescaped requests: %v\nframes: %s\nrequests:\n\t%s\nWebSockets: %v\nblocked: %v",
+				part, cond, got, e.escapes(""), e.frameURLs(), strings.Join(log, "\n\t"), sockets, blocked)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
