@@ -1,0 +1,194 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// format is the printf verb of a figure.
+type format string
+
+// Formats of the table's figures.
+const (
+	fmtRate   format = "%.0f"
+	fmtMillis format = "%.3f"
+	fmtMicros format = "%.1f"
+	fmtMB     format = "%.1f"
+	fmtKB     format = "%.1f"
+	fmtCount  format = "%.0f"
+)
+
+// ms, us and mb convert to the table's units.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+func mb(n int64) float64         { return float64(n) / (1 << 20) }
+
+// row is one line of the table.
+type row struct {
+	scenario, metric, plain, gateway, ratio, target, status string
+	// missed is set when a full run missed the row's target.
+	missed bool
+}
+
+// report is a run's table and the facts of the machine it ran on.
+type report struct {
+	smoke bool
+	facts []string
+	rows  []row
+	// retried counts the attempts at a round that other processes
+	// disturbed, and disturbed the rounds they disturbed every time.
+	retried, disturbed int
+}
+
+// newReport starts the report of a run with the machine's facts and the
+// run's settings.
+func newReport(cfg config, st *stack, gen generator) *report {
+	mode := "full"
+	if cfg.smoke {
+		mode = "smoke (figures not meaningful, targets not asserted)"
+	}
+	goVersion := runtime.Version()
+	if out, err := exec.Command("go", "version").Output(); err == nil {
+		goVersion = strings.TrimSpace(string(out))
+	}
+	return &report{smoke: cfg.smoke, facts: []string{
+		"date: " + time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		"mode: " + mode,
+		fmt.Sprintf("machine: %d CPUs (%s), %s memory, Linux %s", runtime.NumCPU(), cpuModel(), memTotal(), kernel()),
+		"source: " + sourceVersion(st.root),
+		"go: " + goVersion,
+		"caddy: " + st.caddyVersion,
+		fmt.Sprintf("load: %s, %d connections; %d interleaved rounds of %v per server after a %v warm-up; medians",
+			gen.name(), cfg.conns, cfg.rounds, cfg.round, cfg.warmup),
+		"constant rate: the bench's Go generator (open-loop, latency from each request's due time)",
+	}}
+}
+
+// add adds a row comparing the two servers; ok, when not nil, says whether
+// the figures meet target.
+func (r *report) add(scenario, metric string, plain, gateway float64, f format, target string, ok func(plain, gateway float64) bool) {
+	ratio := "—"
+	if plain > 0 {
+		ratio = fmt.Sprintf("%.3f×", gateway/plain)
+	}
+	r.push(row{scenario: scenario, metric: metric,
+		plain: fmt.Sprintf(string(f), plain), gateway: fmt.Sprintf(string(f), gateway),
+		ratio: ratio, target: target}, ok == nil || ok(plain, gateway), ok != nil, "")
+}
+
+// addAdded adds a row whose target is what the gateway adds to plain's
+// figure, at most limit.
+func (r *report) addAdded(scenario, metric string, plain, gateway, limit float64) {
+	added := gateway - plain
+	r.push(row{scenario: scenario, metric: metric,
+		plain: fmt.Sprintf("%.3f", plain), gateway: fmt.Sprintf("%.3f", gateway),
+		ratio: fmt.Sprintf("%.3f×", gateway/plain), target: fmt.Sprintf("added <= %g", limit)},
+		added <= limit, true, fmt.Sprintf(" (%+.3f)", added))
+}
+
+// addSingle adds a row with a gateway figure only.
+func (r *report) addSingle(scenario, metric string, gateway float64, f format, target string, ok func(float64) bool) {
+	r.push(row{scenario: scenario, metric: metric, plain: "—", gateway: fmt.Sprintf(string(f), gateway),
+		ratio: "—", target: target}, ok(gateway), true, "")
+}
+
+// push adds rw with the status its check gives; note follows the status.
+func (r *report) push(rw row, met, checked bool, note string) {
+	switch {
+	case !checked:
+	case r.smoke:
+		rw.status = "not asserted (smoke)" + note
+	case met:
+		rw.status = "met" + note
+	default:
+		rw.status, rw.missed = "**missed**"+note, true
+	}
+	r.rows = append(r.rows, rw)
+}
+
+// missed returns the rows whose targets a full run missed.
+func (r *report) missed() []string {
+	var m []string
+	for _, rw := range r.rows {
+		if rw.missed {
+			m = append(m, fmt.Sprintf("%s, %s: plain %s, gateway %s, ratio %s; target %s",
+				rw.scenario, rw.metric, rw.plain, rw.gateway, rw.ratio, rw.target))
+		}
+	}
+	return m
+}
+
+// print writes the facts and the table, in Markdown.
+func (r *report) print(w io.Writer) {
+	for _, f := range r.facts {
+		fmt.Fprintf(w, "- %s\n", f)
+	}
+	fmt.Fprintf(w, "- rounds measured again because other processes took over %.0f%% of a CPU: %d; still disturbed after %d attempts: %d\n",
+		maxForeignShare*100, r.retried, maxRetries+1, r.disturbed)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | metric | plain | gateway | ratio | target | status |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | --- | --- |")
+	for _, rw := range r.rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n",
+			rw.scenario, rw.metric, rw.plain, rw.gateway, rw.ratio, rw.target, rw.status)
+	}
+}
+
+// sourceVersion returns the commit the gateway was built from, and whether
+// the work tree had changes.
+func sourceVersion(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "not a git checkout"
+	}
+	v := "commit " + strings.TrimSpace(string(out))
+	if out, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(out) > 0 {
+		v += " with uncommitted changes"
+	}
+	return v
+}
+
+// cpuModel returns the model name of the first CPU in /proc/cpuinfo.
+func cpuModel() string {
+	return procField("/proc/cpuinfo", "model name")
+}
+
+// memTotal returns the machine's memory from /proc/meminfo.
+func memTotal() string {
+	kb := procField("/proc/meminfo", "MemTotal")
+	var n int64
+	if _, err := fmt.Sscanf(kb, "%d kB", &n); err != nil {
+		return kb
+	}
+	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<20))
+}
+
+// kernel returns the kernel's release.
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// procField returns the value of the first "name: value" line of the file
+// at path, or "unknown".
+func procField(path, name string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	for line := range strings.Lines(string(b)) {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
