@@ -81,15 +81,18 @@ func (rw *responseWriter) WriteHeader(status int) {
 // strong validator becomes weak (RFC 9110 §8.8.1); a decoded body loses its
 // Content-Encoding.
 func (rw *responseWriter) startBody(status int) {
+	// The cheap checks first: most responses of most apps are neither
+	// documents to inject into nor rewritten.
+	inject := rw.app.shim != nil && status < 300 && isDocumentRequest(rw.req)
+	if !inject && !rw.app.RewriteLinks || !hasBody(rw.req, status) {
+		return
+	}
 	hdr := rw.Header()
 	kind, coding := bodyKind(hdr), contentEncoding(hdr)
-	if kind == "" || !hasBody(rw.req, status) || !decodable(coding) {
+	if kind == "" || !decodable(coding) {
 		return
 	}
-	inject := rw.app.shim != nil && kind == kindHTML && status < 300 && isDocumentRequest(rw.req)
-	if !inject && !rw.app.RewriteLinks {
-		return
-	}
+	inject = inject && kind == kindHTML
 	hdr.Del("Content-Length")
 	if etag := hdr.Get("ETag"); strings.HasPrefix(etag, `"`) {
 		hdr.Set("ETag", "W/"+etag)

@@ -536,10 +536,13 @@ func (l *urlLook) held() int { return len(l.buf) }
 // Output buffering: pieces smaller than outDirect are gathered in a
 // buffer of outBufSize bytes, so that the underlying writer sees a few
 // large writes rather than one for every piece between two rewritten
-// URLs. The buffer is emptied at the end of every Write.
+// URLs: each write to a client costs a system call, and a chunk header when
+// the response is chunked. The buffer is emptied at the end of every Write,
+// and is the one allocation of a rewriter that does not depend on the
+// document.
 const (
-	outBufSize = 4 << 10
-	outDirect  = 1 << 10
+	outBufSize = 32 << 10
+	outDirect  = outBufSize
 )
 
 // maxMetaHold is the most bytes an output holds back on request, for a meta
