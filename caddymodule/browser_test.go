@@ -300,30 +300,50 @@ http://127.0.0.1:%[3]s {
 func newBridgeEnv(t *testing.T) *bridgeEnv {
 	t.Helper()
 	bctx := browserContext(t)
-
-	root, err := filepath.Abs(filepath.Join("..", "testdata", "browser"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := browserTestdata(t)
 	up := fixtureUpstream(t, filepath.Join(root, "apps"))
 	ports := distinctPorts(t, 3)
 	startCaddyfile(t, fmt.Sprintf(bridgeCaddyfile, ports[0], ports[1], ports[2],
 		testSecret, strings.TrimPrefix(up.URL, "http://"), root))
+	e := openTab(t, bctx, ports, browserTestTimeout)
+	e.foreign = "http://127.0.0.1:" + ports[2]
+	return e
+}
 
+// browserTestdata is the absolute path of testdata/browser, which the test
+// Caddyfiles serve the Helpdesk page from.
+func browserTestdata(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", "testdata", "browser"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// openTab opens a tab of the shared browser, limited to timeout, for a
+// world whose Helpdesk is served on ports[0] and whose apps on ports[1],
+// with the session cookie set. listeners get the tab's events too. The test
+// fails at its end if a page threw an uncaught exception.
+func openTab(t *testing.T, bctx context.Context, ports []string, timeout time.Duration, listeners ...func(ev any)) *bridgeEnv {
+	t.Helper()
 	frames := newFrameTracker()
-	tab, closeTab := chromedp.NewContext(bctx, chromedp.WithListener(frames.listen))
+	opts := []chromedp.ContextOption{chromedp.WithListener(frames.listen)}
+	for _, l := range listeners {
+		opts = append(opts, chromedp.WithListener(l))
+	}
+	tab, closeTab := chromedp.NewContext(bctx, opts...)
 	t.Cleanup(closeTab)
 	if err := chromedp.Do(tab); err != nil {
 		t.Fatalf("opening a tab: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(tab, browserTestTimeout)
+	ctx, cancel := context.WithTimeout(tab, timeout)
 	t.Cleanup(cancel)
 
 	e := &bridgeEnv{
 		t: t, ctx: ctx, frames: frames, port: ports[0],
 		helpdesk: "http://127.0.0.1:" + ports[0],
 		apps:     "http://127.0.0.1:" + ports[1],
-		foreign:  "http://127.0.0.1:" + ports[2],
 	}
 	// Cookies ignore ports: this one reaches every loopback origin.
 	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{

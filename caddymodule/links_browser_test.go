@@ -11,7 +11,6 @@ package caddymodule
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -358,40 +357,13 @@ type linksEnv struct {
 func newLinksEnv(t *testing.T) *linksEnv {
 	t.Helper()
 	bctx := browserContext(t)
-	root, err := filepath.Abs(filepath.Join("..", "testdata", "browser"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := browserTestdata(t)
 	tool := newLegacyTool(t)
 	ports := distinctPorts(t, 2)
 	startCaddyfile(t, fmt.Sprintf(linksCaddyfile, ports[0], ports[1], testSecret,
 		strings.TrimPrefix(tool.URL, "http://"), root))
-
-	frames := newFrameTracker()
 	netlog := newNetworkLog()
-	tab, closeTab := chromedp.NewContext(bctx, chromedp.WithListener(frames.listen), chromedp.WithListener(netlog.listen))
-	t.Cleanup(closeTab)
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("opening a tab: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(tab, linksTestTimeout)
-	t.Cleanup(cancel)
-
-	e := &bridgeEnv{
-		t: t, ctx: ctx, frames: frames, port: ports[0],
-		helpdesk: "http://127.0.0.1:" + ports[0],
-		apps:     "http://127.0.0.1:" + ports[1],
-	}
-	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{
-		Name: "hd_session", Value: token(t, agent("agent", 3)), URL: e.apps + "/",
-	}); err != nil {
-		t.Fatalf("setting the session cookie: %v", err)
-	}
-	t.Cleanup(func() {
-		if exc := frames.uncaught(); len(exc) > 0 {
-			t.Errorf("uncaught exceptions in the pages:\n%s", strings.Join(exc, "\n"))
-		}
-	})
+	e := openTab(t, bctx, ports, linksTestTimeout, netlog.listen)
 	return &linksEnv{bridgeEnv: e, tool: tool, net: netlog}
 }
 

@@ -11,7 +11,6 @@ package caddymodule
 // of browser_test.go and links_browser_test.go.
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -22,9 +21,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/chromedp"
 )
 
 const (
@@ -201,38 +197,10 @@ http://127.0.0.1:%[2]s {
 func newThirdPartyEnv(t *testing.T, id, upstream string) *linksEnv {
 	t.Helper()
 	bctx := browserContext(t)
-	root, err := filepath.Abs(filepath.Join("..", "testdata", "browser"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ports := distinctPorts(t, 2)
-	startCaddyfile(t, fmt.Sprintf(thirdPartyCaddyfile, ports[0], ports[1], testSecret, root, id, upstream))
-
-	frames := newFrameTracker()
+	startCaddyfile(t, fmt.Sprintf(thirdPartyCaddyfile, ports[0], ports[1], testSecret, browserTestdata(t), id, upstream))
 	netlog := newNetworkLog()
-	tab, closeTab := chromedp.NewContext(bctx, chromedp.WithListener(frames.listen), chromedp.WithListener(netlog.listen))
-	t.Cleanup(closeTab)
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("opening a tab: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(tab, linksTestTimeout)
-	t.Cleanup(cancel)
-
-	e := &bridgeEnv{
-		t: t, ctx: ctx, frames: frames, port: ports[0],
-		helpdesk: "http://127.0.0.1:" + ports[0],
-		apps:     "http://127.0.0.1:" + ports[1],
-	}
-	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{
-		Name: "hd_session", Value: token(t, agent("agent", 3)), URL: e.apps + "/",
-	}); err != nil {
-		t.Fatalf("setting the session cookie: %v", err)
-	}
-	t.Cleanup(func() {
-		if exc := frames.uncaught(); len(exc) > 0 {
-			t.Errorf("uncaught exceptions in the pages:\n%s", strings.Join(exc, "\n"))
-		}
-	})
+	e := openTab(t, bctx, ports, linksTestTimeout, netlog.listen)
 	return &linksEnv{bridgeEnv: e, net: netlog}
 }
 
