@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
@@ -175,6 +176,9 @@ func (a *App) provision(ctx caddy.Context, prefix string) error {
 	mod, err := ctx.LoadModule(a, "BackendRaw")
 	if err != nil {
 		return fmt.Errorf("loading backend: %w", err)
+	}
+	if rp, ok := mod.(*reverseproxy.Handler); ok {
+		setHostInTransport(rp)
 	}
 	a.backend = mod.(caddyhttp.MiddlewareHandler)
 	return nil

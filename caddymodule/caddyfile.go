@@ -395,7 +395,7 @@ func unmarshalBackend(h httpcaddyfile.Helper, field string) ([]byte, error) {
 			return nil, seg.Err("to: expected at least one upstream address")
 		}
 		rp.Headers = &headers.Handler{Request: &headers.HeaderOps{
-			Set: http.Header{"Host": []string{"{http.reverse_proxy.upstream.hostport}"}},
+			Set: http.Header{"Host": []string{upstreamHostPlaceholder}},
 		}}
 	}
 	if err := rp.FinalizeUnmarshalCaddyfile(h.WithDispenser(seg)); err != nil {

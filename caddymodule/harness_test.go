@@ -39,7 +39,7 @@ func startCaddy(t *testing.T, site string) string {
 
 // startCaddyfile runs a whole Caddyfile, after global options that keep
 // the test quiet and self-contained, until the test ends.
-func startCaddyfile(t *testing.T, caddyfile string) {
+func startCaddyfile(t testing.TB, caddyfile string) {
 	t.Helper()
 	caddyMu.Lock()
 	t.Cleanup(caddyMu.Unlock)
@@ -66,7 +66,7 @@ func startCaddyfile(t *testing.T, caddyfile string) {
 const permissiveServer = "\tservers {\n\t\tprotocols h1\n\t\texpected_underscore_headers x_helpdesk_* x_remote_*\n\t\texpected_dot_headers x.helpdesk.*\n\t}\n"
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -153,7 +153,7 @@ func agent(role string, division any) claims {
 }
 
 // sign signs c with key using alg.
-func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, c any) string {
+func sign(t testing.TB, alg jose.SignatureAlgorithm, key any, c any) string {
 	t.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
@@ -163,7 +163,7 @@ func sign(t *testing.T, alg jose.SignatureAlgorithm, key any, c any) string {
 }
 
 // signWith signs c with signer.
-func signWith(t *testing.T, signer jose.Signer, c any) string {
+func signWith(t testing.TB, signer jose.Signer, c any) string {
 	t.Helper()
 	tok, err := jwt.Signed(signer).Claims(c).Serialize()
 	if err != nil {
@@ -173,7 +173,7 @@ func signWith(t *testing.T, signer jose.Signer, c any) string {
 }
 
 // token signs c with the test secret, HS256.
-func token(t *testing.T, c claims) string {
+func token(t testing.TB, c claims) string {
 	return sign(t, jose.HS256, []byte(testSecret), c)
 }
 
@@ -263,7 +263,7 @@ func mustConfig(t *testing.T, raw string) *caddy.Config {
 
 // testStorage is the directory tests use as Caddy's storage; a test that
 // needs another sets HELPDESK_TEST_STORAGE.
-func testStorage(t *testing.T) string {
+func testStorage(t testing.TB) string {
 	if dir := os.Getenv("HELPDESK_TEST_STORAGE"); dir != "" {
 		return dir
 	}
