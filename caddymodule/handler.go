@@ -80,7 +80,7 @@ type Handler struct {
 	// identity holds the resolved header names; identityStrip the
 	// normalised names of every header deleted from client requests.
 	identity      IdentityHeaders
-	identityStrip map[string]bool
+	identityStrip []string
 	asserter      *asserter
 	verifier      *session.Verifier
 	logger        *zap.Logger
@@ -225,7 +225,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.deny(w, r, http.StatusForbidden, app, err)
 	}
 
-	upstreamPath := "/" + sub
+	upstreamPath := rest[1+len(id):] // "/" + sub
 	if err := h.prepareRequest(r, app, upstreamPath, claims); err != nil {
 		return err
 	}
@@ -315,18 +315,33 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 	r.URL.Path, r.URL.RawPath = upstreamPath, rawPath
 	r.Header.Set("X-Forwarded-Prefix", app.prefix)
 
-	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if repl == nil {
-		return nil
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		// One provider, not seven Set calls: the placeholders cost the
+		// request one allocation, and nothing until a backend uses one.
+		repl.Map(func(key string) (any, bool) { return placeholder(key, claims, app) })
 	}
-	repl.Set("helpdesk.user.id", claims.UserID)
-	repl.Set("helpdesk.user.name", claims.Name)
-	repl.Set("helpdesk.user.email", claims.Email)
-	repl.Set("helpdesk.user.role", claims.Role)
-	repl.Set("helpdesk.user.division_id", claims.Division)
-	repl.Set("helpdesk.app.id", app.ID)
-	repl.Set("helpdesk.app.prefix", app.prefix)
 	return nil
+}
+
+// placeholder returns the value of a {helpdesk.*} placeholder.
+func placeholder(key string, c session.Claims, app *App) (any, bool) {
+	switch key {
+	case "helpdesk.user.id":
+		return c.UserID, true
+	case "helpdesk.user.name":
+		return c.Name, true
+	case "helpdesk.user.email":
+		return c.Email, true
+	case "helpdesk.user.role":
+		return c.Role, true
+	case "helpdesk.user.division_id":
+		return c.Division, true
+	case "helpdesk.app.id":
+		return app.ID, true
+	case "helpdesk.app.prefix":
+		return app.prefix, true
+	}
+	return nil, false
 }
 
 // deny answers a request that may not reach an app. With error routes

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
-	"strings"
+	"slices"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -58,11 +58,16 @@ func (ih *IdentityHeaders) fields() []*string {
 // resolve returns the headers to use, defaults filled in and names
 // canonicalised, and the normalised names of every header to delete from
 // client requests.
-func (ih IdentityHeaders) resolve() (IdentityHeaders, map[string]bool, error) {
-	strip := make(map[string]bool)
+func (ih IdentityHeaders) resolve() (IdentityHeaders, []string, error) {
+	var strip []string
+	add := func(name string) {
+		if n := normalizeHeaderName(name); !slices.Contains(strip, n) {
+			strip = append(strip, n)
+		}
+	}
 	defaults := defaultIdentityHeaders.fields()
 	for i, f := range ih.fields() {
-		strip[normalizeHeaderName(*defaults[i])] = true
+		add(*defaults[i])
 		switch {
 		case *f == "":
 			*f = *defaults[i]
@@ -72,38 +77,75 @@ func (ih IdentityHeaders) resolve() (IdentityHeaders, map[string]bool, error) {
 			return ih, nil, fmt.Errorf("identity header %q: not a valid header name", *f)
 		}
 		*f = textproto.CanonicalMIMEHeaderKey(*f)
-		strip[normalizeHeaderName(*f)] = true
+		add(*f)
 	}
 	return ih, strip, nil
 }
 
 // setIdentity deletes every client-sent header whose normalised name is in
-// strip, then sets the configured headers from the verified claims.
+// identityStrip, then sets the configured headers from the verified claims.
 func (h *Handler) setIdentity(hdr http.Header, c session.Claims, assertion string) {
 	for name := range hdr {
-		if h.identityStrip[normalizeHeaderName(name)] {
-			delete(hdr, name)
+		for _, strip := range h.identityStrip {
+			if foldedEqual(name, strip) {
+				delete(hdr, name)
+				break
+			}
 		}
 	}
 	ih := &h.identity
-	for _, kv := range [...]struct{ name, value string }{
+	fields := [...]struct{ name, value string }{
 		{ih.UserID, c.UserID},
 		{ih.Name, c.Name},
 		{ih.Email, c.Email},
 		{ih.Role, c.Role},
 		{ih.Division, c.Division},
 		{ih.Assertion, assertion},
-	} {
+	}
+	// One array holds every value; each header gets a slice of it whose
+	// capacity ends at its own value, so that adding to one header cannot
+	// overwrite another.
+	values := make([]string, 0, len(fields))
+	for _, kv := range fields {
 		if kv.name != identityOff && kv.value != "" {
-			hdr[kv.name] = []string{kv.value}
+			values = append(values, kv.value)
+			n := len(values)
+			hdr[kv.name] = values[n-1 : n : n]
 		}
 	}
 }
 
-// headerFold folds the characters CGI-style backends treat alike.
-var headerFold = strings.NewReplacer("_", "-", ".", "-")
-
 // normalizeHeaderName folds case and treats `_` and `.` as `-`.
 func normalizeHeaderName(name string) string {
-	return headerFold.Replace(strings.ToLower(name))
+	b := []byte(name)
+	for i, c := range b {
+		b[i] = foldHeaderByte(c)
+	}
+	return string(b)
+}
+
+// foldedEqual reports whether name, normalised, is norm, a normalised
+// name; it allocates nothing.
+func foldedEqual(name, norm string) bool {
+	if len(name) != len(norm) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if foldHeaderByte(name[i]) != norm[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// foldHeaderByte lower-cases c and folds `_` and `.`, which CGI-style
+// backends read as `-`.
+func foldHeaderByte(c byte) byte {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return c + 'a' - 'A'
+	case c == '_' || c == '.':
+		return '-'
+	}
+	return c
 }
