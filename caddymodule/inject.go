@@ -129,6 +129,17 @@ func decodable(coding string) bool {
 	return coding == "" || coding == "gzip" || coding == "zstd"
 }
 
+// contentLength returns the response's body length, when it declares one
+// with a single valid Content-Length.
+func contentLength(hdr http.Header) (int64, bool) {
+	v := hdr["Content-Length"]
+	if len(v) != 1 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(v[0]), 10, 63)
+	return int64(n), err == nil
+}
+
 // contentEncoding returns the response's content coding, lower-case, with
 // identity as "". Several codings, which the gateway does not undo, read as
 // "stacked".

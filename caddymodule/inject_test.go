@@ -21,14 +21,16 @@ const testPage = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8
 
 // pageServer answers /page with testPage, shaped by the query: ct (the
 // Content-Type), enc (gzip, zstd or br: the body is encoded so), status,
-// csp (a Content-Security-Policy), etag.
+// csp (a Content-Security-Policy), etag, pad (paragraphs added to the
+// body, see paddedPage).
 var pageServer = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ct := q.Get("ct")
 	if ct == "" {
 		ct = "text/html; charset=utf-8"
 	}
-	body := []byte(testPage)
+	pad, _ := strconv.Atoi(q.Get("pad"))
+	body := []byte(paddedPage(pad))
 	switch enc := q.Get("enc"); enc {
 	case "gzip":
 		var b bytes.Buffer
@@ -62,6 +64,11 @@ var pageServer = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(body)
 	}
 })
+
+// paddedPage is testPage with n more paragraphs in its body.
+func paddedPage(n int) string {
+	return strings.Replace(testPage, "</body>", strings.Repeat("<p>more</p>", n)+"</body>", 1)
+}
 
 // startInjectingGateway runs the gateway with app `open` (shim injected)
 // and app `plain` (inject off), both on one upstream.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -22,7 +23,7 @@ import (
 // WebSocket upgrades (through Unwrap and http.ResponseController) and SSE
 // flushes work.
 type responseWriter struct {
-	*caddyhttp.ResponseWriterWrapper
+	caddyhttp.ResponseWriterWrapper
 	req          *http.Request
 	h            *Handler
 	app          *App
@@ -39,6 +40,13 @@ type responseWriter struct {
 	decoder *decoder
 	// locked is the client writer shared with a decoding goroutine.
 	locked *lockedWriter
+
+	// heldStatus, when not zero, is the status of a response whose header
+	// waits for the first bytes of its body, which tell whether the shim
+	// goes in: then its Content-Length, length, grows by tagLen.
+	heldStatus int
+	length     int64
+	tagLen     int
 }
 
 // stage is one streaming rewrite of a body: the link rewriter or the shim
@@ -50,7 +58,7 @@ type stage interface {
 
 func newResponseWriter(w http.ResponseWriter, r *http.Request, h *Handler, app *App, upstreamPath string) *responseWriter {
 	return &responseWriter{
-		ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
+		ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
 		req:                   r,
 		h:                     h,
 		app:                   app,
@@ -72,7 +80,9 @@ func (rw *responseWriter) WriteHeader(status int) {
 	rw.wroteHeader = true
 	rw.rewriteHeaders()
 	rw.startBody(status)
-	rw.ResponseWriterWrapper.WriteHeader(status)
+	if rw.heldStatus == 0 {
+		rw.ResponseWriterWrapper.WriteHeader(status)
+	}
 }
 
 // startBody routes the body through the stages it needs: the link
@@ -93,7 +103,14 @@ func (rw *responseWriter) startBody(status int) {
 		return
 	}
 	inject = inject && kind == kindHTML
-	hdr.Del("Content-Length")
+	if length, ok := contentLength(hdr); ok && inject && !rw.app.RewriteLinks && coding == "" {
+		// Only the shim changes the body: its length stays known, and
+		// the response needs no chunked encoding, once the first bytes
+		// tell whether the shim goes in.
+		rw.heldStatus, rw.length = status, length
+	} else {
+		hdr.Del("Content-Length")
+	}
 	if etag := hdr.Get("ETag"); strings.HasPrefix(etag, `"`) {
 		hdr.Set("ETag", "W/"+etag)
 	}
@@ -109,6 +126,7 @@ func (rw *responseWriter) startBody(status int) {
 		if acc := rewrite.ScriptAccessFor(hdr); acc != (rewrite.ScriptAccess{}) {
 			tag = rw.h.shimTag(rw.app, acc)
 		}
+		rw.tagLen = len(tag)
 		inj := htmlstream.NewInjector(out, tag)
 		rw.stages, out = append(rw.stages, inj), inj
 	}
@@ -184,9 +202,31 @@ func (rw *responseWriter) ownHosts() []string {
 	return hosts
 }
 
+// releaseHeader writes a held header, once start, the first bytes of the
+// body, tell whether the shim goes in: its Content-Length grows by the
+// shim's length, or stays. When they cannot tell (a flush before any body,
+// say), the response loses its Content-Length.
+func (rw *responseWriter) releaseHeader(start []byte) {
+	hdr := rw.Header()
+	if adds, ok := htmlstream.AddsTag(start, rw.length); !ok {
+		hdr.Del("Content-Length")
+	} else if adds {
+		hdr.Set("Content-Length", strconv.FormatInt(rw.length+int64(rw.tagLen), 10))
+	}
+	status := rw.heldStatus
+	rw.heldStatus = 0
+	rw.ResponseWriterWrapper.WriteHeader(status)
+}
+
 // Write writes the headers first if the backend did not.
 func (rw *responseWriter) Write(p []byte) (int, error) {
 	rw.ensureHeader()
+	if rw.heldStatus != 0 {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		rw.releaseHeader(p)
+	}
 	if rw.body != nil {
 		return rw.body.Write(p)
 	}
@@ -197,6 +237,10 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 // body: through the stages, or by the underlying writer's own means.
 func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	rw.ensureHeader()
+	if rw.heldStatus != 0 {
+		// Write releases the header with the body's first bytes.
+		return io.Copy(struct{ io.Writer }{rw}, r)
+	}
 	if rw.body != nil {
 		return io.Copy(rw.body, r)
 	}
@@ -208,6 +252,9 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 // the underlying writer and send headers that were never rewritten.
 func (rw *responseWriter) FlushError() error {
 	rw.ensureHeader()
+	if rw.heldStatus != 0 {
+		rw.releaseHeader(nil)
+	}
 	if rw.locked != nil {
 		// The decoding goroutine drives the stages; flush what reached
 		// the client.
@@ -224,6 +271,10 @@ func (rw *responseWriter) FlushError() error {
 // close finishes a rewritten body: the rest of a compressed body is
 // decoded, then each stage, first to last, writes what it held back.
 func (rw *responseWriter) close() error {
+	if rw.heldStatus != 0 {
+		rw.releaseHeader(nil) // no body was written
+
+	}
 	var errs []error
 	if rw.decoder != nil {
 		errs = append(errs, rw.decoder.Close())

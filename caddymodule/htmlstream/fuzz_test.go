@@ -46,6 +46,7 @@ func FuzzInjector(f *testing.F) {
 			t.Fatalf("Close: %v", err)
 		}
 		got := out.Bytes()
+		checkLength(t, input, got, len(fuzzTag))
 		if len(input) == 0 || isUTF16(input) {
 			if !bytes.Equal(got, input) || in.Injected() {
 				t.Fatalf("input %q: wrote %q, Injected() = %t; want it unchanged", input, got, in.Injected())

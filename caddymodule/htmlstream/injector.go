@@ -136,6 +136,34 @@ func (in *Injector) Close() error {
 	return in.err
 }
 
+// AddsTag reports whether an Injector adds its tag to a document of size
+// bytes that begins with start, so that the length of what it writes is
+// known before it has read the document: size plus the tag's length when
+// adds is true, size otherwise. Every document gets the tag but an empty
+// one and one that begins with a UTF-16 byte order mark. ok is false when
+// start is too short to tell: a first byte 0xFE or 0xFF alone, of a longer
+// document.
+func AddsTag(start []byte, size int64) (adds, ok bool) {
+	switch {
+	case size == 0:
+		return false, true
+	case len(start) == 0:
+		return false, false
+	case start[0] != 0xFE && start[0] != 0xFF:
+		return true, true
+	case size == 1:
+		return true, true // a lone first byte of a byte order mark is content
+	case len(start) < 2:
+		return false, false
+	}
+	return !isUTF16BOM(start[0], start[1]), true
+}
+
+// isUTF16BOM reports whether b0 b1 is a UTF-16 byte order mark.
+func isUTF16BOM(b0, b1 byte) bool {
+	return b0 == 0xFE && b1 == 0xFF || b0 == 0xFF && b1 == 0xFE
+}
+
 // Injected reports whether the tag has been written.
 func (in *Injector) Injected() bool {
 	return in.state == stateDone
@@ -222,7 +250,7 @@ func (in *Injector) step(c byte) action {
 	case stateUTF16BOM:
 		// FE FF or FF FE: a UTF-16 document, which an ASCII tag would
 		// corrupt; it is left as it is.
-		if in.hold[0] == 0xFE && c == 0xFF || in.hold[0] == 0xFF && c == 0xFE {
+		if isUTF16BOM(in.hold[0], c) {
 			return passThrough
 		}
 		return insertBefore

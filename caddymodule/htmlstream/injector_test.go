@@ -355,3 +355,56 @@ func TestWriteError(t *testing.T) {
 		}
 	}
 }
+
+// TestAddsTag checks that AddsTag tells the length of what an Injector
+// writes, for every table and golden input and for each of their first
+// bytes, and that it does not guess when the start cannot tell.
+func TestAddsTag(t *testing.T) {
+	inputs := [][]byte{nil, {0xFE}, {0xFF}, {0xFE, 0xFF}, {0xFF, 0xFE, 'a'}, {0xFE, 'a'}, {0xEF, 0xBB, 0xBF}, []byte("\xFF<p>")}
+	for _, tt := range injectTests {
+		inputs = append(inputs, []byte(tt.in))
+	}
+	for _, file := range goldenInputs(t) {
+		input, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, input)
+	}
+	for _, input := range inputs {
+		var out bytes.Buffer
+		in := NewInjector(&out, []byte(goldenTag))
+		in.Write(input)
+		if err := in.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkLength(t, input, out.Bytes(), len(goldenTag))
+		full, _ := AddsTag(input[:min(len(input), 2)], int64(len(input)))
+		for n := range min(len(input), 2) {
+			if adds, ok := AddsTag(input[:n], int64(len(input))); ok && adds != full {
+				t.Errorf("AddsTag(%q, %d) = %t from too few bytes; the document says %t", input[:n], len(input), adds, full)
+			}
+		}
+	}
+	if _, ok := AddsTag(nil, 10); ok {
+		t.Error("AddsTag decided without any byte of a non-empty document")
+	}
+}
+
+// checkLength checks that the output of an Injector that has read the
+// whole input has the length AddsTag gives, from the input's first two
+// bytes, or the input itself.
+func checkLength(t *testing.T, input, out []byte, tagLen int) {
+	t.Helper()
+	adds, ok := AddsTag(input[:min(len(input), 2)], int64(len(input)))
+	if !ok {
+		t.Fatalf("AddsTag(%q, %d): undecided", input[:min(len(input), 2)], len(input))
+	}
+	want := len(input)
+	if adds {
+		want += tagLen
+	}
+	if len(out) != want {
+		t.Fatalf("input %q: wrote %d bytes; AddsTag says %d", input, len(out), want)
+	}
+}
