@@ -254,3 +254,28 @@ func sumTicks(fields []string) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * clockTick, nil
 }
+
+// syscalls returns how many read and write system calls process pid has
+// made (syscr and syscw of /proc/<pid>/io).
+func syscalls(pid int) (reads, writes int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		name, val, _ := strings.Cut(strings.TrimSpace(line), ": ")
+		var dst *int64
+		switch name {
+		case "syscr":
+			dst = &reads
+		case "syscw":
+			dst = &writes
+		default:
+			continue
+		}
+		if *dst, err = strconv.ParseInt(val, 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("/proc/%d/io %s: %w", pid, name, err)
+		}
+	}
+	return reads, writes, nil
+}

@@ -30,9 +30,10 @@ func (r *runner) quietRound(ctx context.Context, s *server, gen generator, l loa
 		if err != nil {
 			return best, err
 		}
-		logf("  %s round %d: %d requests in %v, %.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f µs CPU/req; other processes: %v CPU",
+		logf("  %s round %d: %d requests in %v, %.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f µs CPU/req (upstream %.1f), %.2f reads and %.2f writes/req; other processes: %v CPU",
 			s.name, n, res.requests, res.elapsed.Round(time.Millisecond), res.rps, ms(res.p50), ms(res.p99),
-			us(res.cpu)/float64(res.requests), res.foreign.Round(time.Millisecond))
+			us(res.cpu)/float64(res.requests), us(res.upstreamCPU)/float64(res.requests),
+			float64(res.reads)/float64(res.requests), float64(res.writes)/float64(res.requests), res.foreign.Round(time.Millisecond))
 		if attempt == 0 || res.foreign < best.foreign {
 			best = res
 		}
@@ -86,7 +87,9 @@ func (r *runner) waitQuiet(ctx context.Context) error {
 // cpuTimes are CPU times read at one moment: the server's, those of every
 // process of the bench together, and the machine's.
 type cpuTimes struct {
-	server, ours, machine time.Duration
+	server, upstream, ours, machine time.Duration
+	// reads and writes are the server's read and write system calls.
+	reads, writes int64
 }
 
 // foreign returns the CPU time that processes other than the bench's used
@@ -112,8 +115,14 @@ func (r *runner) cpuSnapshot(s *server) (cpuTimes, error) {
 			return t, err
 		}
 		t.ours += d
-		if p == s {
+		switch p {
+		case s:
 			t.server = d
+			if t.reads, t.writes, err = syscalls(p.pid); err != nil {
+				return t, err
+			}
+		case r.st.upstream:
+			t.upstream = d
 		}
 	}
 	return t, nil

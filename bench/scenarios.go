@@ -31,10 +31,12 @@ type side struct {
 }
 
 // roundResult is one measured round on one server: the load's result,
-// the CPU time the server used, and that which other processes used.
+// the CPU time the server and the upstream used, and that which other
+// processes used.
 type roundResult struct {
 	loadResult
-	cpu, foreign time.Duration
+	cpu, upstreamCPU, foreign time.Duration
+	reads, writes             int64
 }
 
 // bench starts the stack, with its files in dir, and runs every scenario.
@@ -277,7 +279,14 @@ func (r *runner) measure(ctx context.Context, s *server, gen generator, l load, 
 			return roundResult{}, err
 		}
 	}
-	return roundResult{loadResult: res, cpu: after.server - before.server, foreign: after.foreign(before)}, nil
+	return roundResult{
+		loadResult:  res,
+		cpu:         after.server - before.server,
+		upstreamCPU: after.upstream - before.upstream,
+		foreign:     after.foreign(before),
+		reads:       after.reads - before.reads,
+		writes:      after.writes - before.writes,
+	}, nil
 }
 
 // medians returns the median of each figure over rounds.
