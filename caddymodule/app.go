@@ -94,6 +94,9 @@ type App struct {
 	path string
 	// cookiePrefix renames the app's cookies when they are isolated.
 	cookiePrefix string
+	// identityInTransport is set when the backend is a reverse_proxy whose
+	// appTransport sets the identity headers.
+	identityInTransport bool
 	// shimAttrs are the attributes of the injected shim's script element
 	// that do not change per response, and shim the element in its usual
 	// form; both nil when injection is off.
@@ -178,7 +181,7 @@ func (a *App) provision(ctx caddy.Context, prefix string) error {
 		return fmt.Errorf("loading backend: %w", err)
 	}
 	if rp, ok := mod.(*reverseproxy.Handler); ok {
-		setHostInTransport(rp)
+		a.identityInTransport = wrapTransport(rp)
 	}
 	a.backend = mod.(caddyhttp.MiddlewareHandler)
 	return nil

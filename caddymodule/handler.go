@@ -4,6 +4,7 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -226,7 +227,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	upstreamPath := rest[1+len(id):] // "/" + sub
-	if err := h.prepareRequest(r, app, upstreamPath, claims); err != nil {
+	r, err = h.prepareRequest(r, app, upstreamPath, claims)
+	if err != nil {
 		return err
 	}
 	rw := newResponseWriter(w, r, h, app, upstreamPath)
@@ -283,21 +285,29 @@ func authStatus(err error) int {
 
 // prepareRequest hardens the request before it reaches the backend: the
 // Helpdesk's credentials and any client-sent identity are removed, the
-// verified identity is set in headers and placeholders, and the prefix is
-// stripped.
-func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string, claims session.Claims) error {
+// verified identity is set in placeholders and in headers, and the prefix
+// is stripped. A backend whose transport is an appTransport gets the
+// identity headers from it, as the request leaves for the upstream; any
+// other backend gets them in the request it is handed, which
+// prepareRequest returns.
+func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string, claims session.Claims) (*http.Request, error) {
 	h.source.Strip(r.Header)
 	if app.IsolateCookies {
 		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
 	}
-	var assertion string
+	id := &identity{h: h, claims: claims}
 	if h.identity.Assertion != identityOff {
 		var err error
-		if assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
-			return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
+		if id.assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
+			return r, caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
 		}
 	}
-	h.setIdentity(r.Header, claims, assertion)
+	if app.identityInTransport {
+		h.stripIdentity(r.Header)
+		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+	} else {
+		id.set(r.Header)
+	}
 	// Bodies the gateway rewrites must come in a coding it can decode.
 	if app.RewriteLinks || app.shim != nil && isDocumentRequest(r) {
 		narrowAcceptEncoding(r.Header)
@@ -320,7 +330,7 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 		// request one allocation, and nothing until a backend uses one.
 		repl.Map(func(key string) (any, bool) { return placeholder(key, claims, app) })
 	}
-	return nil
+	return r, nil
 }
 
 // placeholder returns the value of a {helpdesk.*} placeholder.

@@ -41,10 +41,17 @@ func startCaddy(t *testing.T, site string) string {
 // the test quiet and self-contained, until the test ends.
 func startCaddyfile(t testing.TB, caddyfile string) {
 	t.Helper()
+	startCaddyfileLogging(t, "level WARN", caddyfile)
+}
+
+// startCaddyfileLogging is startCaddyfile with the body of the global
+// log block.
+func startCaddyfileLogging(t testing.TB, log, caddyfile string) {
+	t.Helper()
 	caddyMu.Lock()
 	t.Cleanup(caddyMu.Unlock)
 
-	caddyfile = fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\tlevel WARN\n\t}\n%s}\n", testStorage(t), permissiveServer) + caddyfile
+	caddyfile = fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\t%s\n\t}\n%s}\n", testStorage(t), log, permissiveServer) + caddyfile
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {
 		t.Fatalf("adapting test Caddyfile: %v\n%s", err, caddyfile)

@@ -82,9 +82,23 @@ func (ih IdentityHeaders) resolve() (IdentityHeaders, []string, error) {
 	return ih, strip, nil
 }
 
-// setIdentity deletes every client-sent header whose normalised name is in
-// identityStrip, then sets the configured headers from the verified claims.
-func (h *Handler) setIdentity(hdr http.Header, c session.Claims, assertion string) {
+// identityFields is the number of identity headers.
+const identityFields = 6
+
+// identity is the verified identity an app request carries to its backend.
+type identity struct {
+	h         *Handler
+	claims    session.Claims
+	assertion string
+}
+
+// identityKey is the request context key of the identity that an
+// appTransport sets in the headers of the request it sends.
+type identityKey struct{}
+
+// stripIdentity deletes every header whose normalised name is in
+// identityStrip.
+func (h *Handler) stripIdentity(hdr http.Header) {
 	for name := range hdr {
 		for _, strip := range h.identityStrip {
 			if foldedEqual(name, strip) {
@@ -93,14 +107,20 @@ func (h *Handler) setIdentity(hdr http.Header, c session.Claims, assertion strin
 			}
 		}
 	}
-	ih := &h.identity
+}
+
+// set deletes from hdr every header that could pass for an identity
+// header, then sets the configured ones from the verified claims.
+func (id *identity) set(hdr http.Header) {
+	id.h.stripIdentity(hdr)
+	ih, c := &id.h.identity, &id.claims
 	fields := [...]struct{ name, value string }{
 		{ih.UserID, c.UserID},
 		{ih.Name, c.Name},
 		{ih.Email, c.Email},
 		{ih.Role, c.Role},
 		{ih.Division, c.Division},
-		{ih.Assertion, assertion},
+		{ih.Assertion, id.assertion},
 	}
 	// One array holds every value; each header gets a slice of it whose
 	// capacity ends at its own value, so that adding to one header cannot
