@@ -51,6 +51,9 @@ type config struct {
 	// cpuProfile, when set, is the file name prefix of CPU profiles taken
 	// from both servers during the first measured round of profileScenario.
 	cpuProfile, profileScenario string
+	// noIdentity switches the gateway's identity headers off, to measure
+	// what they cost.
+	noIdentity bool
 }
 
 // fullConfig and smokeConfig are the defaults of the two modes.
@@ -83,6 +86,7 @@ func main() {
 	only := flag.String("only", "", "comma-separated scenarios to run, of: "+strings.Join(scenarioKeys, ", ")+" (default: all)")
 	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of both servers to <prefix>plain.pprof and <prefix>gateway.pprof")
 	profileScenario := flag.String("profile", "", `scenario whose first round is profiled: "json", "page", "rewrite" or "rs256" (default json)`)
+	identity := flag.Bool("identity", true, "send the identity headers and assertion to the upstream, as the gateway does by default; -identity=false measures what they cost")
 	flag.Parse()
 
 	if *upstream {
@@ -106,6 +110,7 @@ func main() {
 	override(&cfg.bigSize, *bigMB<<20)
 	override(&cfg.cpuProfile, *cpuProfile)
 	override(&cfg.profileScenario, *profileScenario)
+	cfg.noIdentity = !*identity
 	if *only != "" {
 		cfg.only = map[string]bool{}
 		for _, k := range strings.Split(*only, ",") {

@@ -66,7 +66,16 @@ func newReport(cfg config, st *stack, gen generator) *report {
 		fmt.Sprintf("load: %s, %d connections; %d interleaved rounds of %v per server after a %v warm-up; medians",
 			gen.name(), cfg.conns, cfg.rounds, cfg.round, cfg.warmup),
 		"constant rate: the bench's Go generator (open-loop, latency from each request's due time)",
+		"gateway: " + gatewayMode(cfg),
 	}}
+}
+
+// gatewayMode describes the gateway's configuration in the run.
+func gatewayMode(cfg config) string {
+	if cfg.noIdentity {
+		return "identity headers and assertion off (-identity=false)"
+	}
+	return "defaults (identity headers and assertion sent)"
 }
 
 // add adds a row comparing the two servers; ok, when not nil, says whether

@@ -130,22 +130,28 @@ func (st *stack) startGateway(ctx context.Context, cfg config, procs *processes,
 	if err != nil {
 		return err
 	}
-	sites := gatewaySite(addr, fmt.Sprintf("hmac_secret %s", keys.secret), st.upstream.addr)
+	sites := gatewaySite(addr, fmt.Sprintf("hmac_secret %s", keys.secret), st.upstream.addr, cfg.noIdentity)
 	rsAddr, err := freeAddr()
 	if err != nil {
 		return err
 	}
-	sites += gatewaySite(rsAddr, fmt.Sprintf("public_key %s", keys.publicKeyPath), st.upstream.addr)
+	sites += gatewaySite(rsAddr, fmt.Sprintf("public_key %s", keys.publicKeyPath), st.upstream.addr, cfg.noIdentity)
 	st.rsAddr = rsAddr
 	st.gateway, err = st.startCaddy(ctx, cfg, procs, "gateway", addr, sites)
 	return err
 }
 
 // gatewaySite returns a site on addr whose helpdesk_apps apps proxy
-// upstream, with sessions verified by the key line.
-func gatewaySite(addr, key, upstream string) string {
+// upstream, with sessions verified by the key line, and with every identity
+// header switched off when noIdentity is set.
+func gatewaySite(addr, key, upstream string, noIdentity bool) string {
+	identity := ""
+	if noIdentity {
+		identity = "identity_headers {\n\t\t\tuser_id off\n\t\t\tname off\n\t\t\temail off\n\t\t\trole off\n\t\t\tdivision off\n\t\t\tassertion off\n\t\t}"
+	}
 	return fmt.Sprintf(`http://%s {
 	helpdesk_apps /apps {
+		%s
 		session {
 			cookie %s
 			bearer
@@ -160,7 +166,7 @@ func gatewaySite(addr, key, upstream string) string {
 		}
 	}
 }
-`, addr, sessionCookie, key, appID, upstream, linksAppID, upstream)
+`, addr, identity, sessionCookie, key, appID, upstream, linksAppID, upstream)
 }
 
 // startCaddy writes a Caddyfile with the bench's global options and sites,
