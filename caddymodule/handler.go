@@ -295,7 +295,7 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 	if app.IsolateCookies {
 		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
 	}
-	id := &identity{h: h, claims: claims}
+	id := &identity{h: h, app: app, claims: claims}
 	if h.identity.Assertion != identityOff {
 		var err error
 		if id.assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
@@ -326,15 +326,16 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 	r.Header.Set("X-Forwarded-Prefix", app.prefix)
 
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		// One provider, not seven Set calls: the placeholders cost the
-		// request one allocation, and nothing until a backend uses one.
-		repl.Map(func(key string) (any, bool) { return placeholder(key, claims, app) })
+		// One provider, not seven Set calls: the placeholders cost
+		// nothing until a backend uses one.
+		repl.Map(id.placeholder)
 	}
 	return r, nil
 }
 
 // placeholder returns the value of a {helpdesk.*} placeholder.
-func placeholder(key string, c session.Claims, app *App) (any, bool) {
+func (id *identity) placeholder(key string) (any, bool) {
+	c, app := &id.claims, id.app
 	switch key {
 	case "helpdesk.user.id":
 		return c.UserID, true

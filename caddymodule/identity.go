@@ -85,9 +85,11 @@ func (ih IdentityHeaders) resolve() (IdentityHeaders, []string, error) {
 // identityFields is the number of identity headers.
 const identityFields = 6
 
-// identity is the verified identity an app request carries to its backend.
+// identity is the verified identity an app request carries to its
+// backend, in headers and in placeholders.
 type identity struct {
 	h         *Handler
+	app       *App
 	claims    session.Claims
 	assertion string
 }

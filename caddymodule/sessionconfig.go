@@ -8,6 +8,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
@@ -19,8 +20,9 @@ import (
 // with a small leeway. Verified tokens are cached until they expire.
 type SessionConfig struct {
 	// Cookie is the name of the Helpdesk session cookie to read the token
-	// from. The cookie is removed from every request before it reaches an
-	// app. Default: `hd_session` when Bearer is also unset.
+	// from, a valid cookie name (an HTTP token). The cookie is removed from
+	// every request before it reaches an app. Default: `hd_session` when
+	// Bearer is also unset.
 	Cookie string `json:"cookie,omitempty"`
 
 	// Bearer reads the token from an `Authorization: Bearer` header. When
@@ -80,6 +82,9 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 	src := session.Source{Cookie: c.Cookie, Bearer: c.Bearer}
 	if src.Cookie == "" && !src.Bearer {
 		src = session.Source{Cookie: "hd_session", Bearer: true}
+	}
+	if src.Cookie != "" && !httpguts.ValidHeaderFieldName(src.Cookie) {
+		return src, nil, fmt.Errorf("cookie %q: not a valid cookie name", src.Cookie)
 	}
 
 	repl := caddy.NewReplacer()

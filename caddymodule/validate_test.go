@@ -19,6 +19,7 @@ func TestJSONConfigErrorsNameTheProblem(t *testing.T) {
 		{"short secret", `"session": {"hmac_secret": "short"}`, "hmac secret too short"},
 		{"secret placeholder unset", `"session": {"hmac_secret": "{env.HELPDESK_TEST_UNSET_VARIABLE}"}`, "hmac_secret: empty"},
 		{"no key", `"session": {"cookie": "s"}`, "exactly one of hmac_secret, public_key and jwks"},
+		{"bad cookie name", `"session": {"cookie": "hd session", "hmac_secret": "` + testSecret + `"}`, `cookie "hd session": not a valid cookie name`},
 		{"two keys", `"session": {"hmac_secret": "` + testSecret + `", "jwks": "http://127.0.0.1:1/jwks"}`, "exactly one of"},
 		{"missing public key file", `"session": {"public_key": "/nonexistent/key.pem"}`, "public_key: open /nonexistent/key.pem"},
 		{"unknown algorithm", `"session": {"hmac_secret": "` + testSecret + `", "algorithm": "RS256"}`, "unsupported hmac algorithm"},

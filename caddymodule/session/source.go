@@ -1,7 +1,9 @@
 package session
 
 import (
+	"iter"
 	"net/http"
+	"net/textproto"
 	"strings"
 )
 
@@ -21,30 +23,86 @@ type Source struct {
 // returns ErrConflictingTokens rather than guess; identical tokens are fine.
 // Without any token it returns ErrNoToken.
 func (s Source) Token(r *http.Request) (string, error) {
-	var found []string
+	var found tokens
 	if s.Cookie != "" {
-		for _, c := range r.CookiesNamed(s.Cookie) {
-			if c.Value != "" {
-				found = append(found, c.Value)
+		for _, line := range r.Header["Cookie"] {
+			for name, value := range cookiePairs(line) {
+				if name == s.Cookie {
+					if value, ok := cookieValue(value); ok {
+						found.add(value)
+					}
+				}
 			}
 		}
 	}
 	if s.Bearer {
-		for _, h := range r.Header.Values("Authorization") {
+		for _, h := range r.Header["Authorization"] {
 			if tok, ok := bearerToken(h); ok {
-				found = append(found, tok)
+				found.add(tok)
 			}
 		}
 	}
-	if len(found) == 0 {
+	switch {
+	case found.n == 0:
 		return "", ErrNoToken
+	case found.conflict:
+		return "", ErrConflictingTokens
 	}
-	for _, tok := range found[1:] {
-		if tok != found[0] {
-			return "", ErrConflictingTokens
+	return found.first, nil
+}
+
+// tokens gathers the tokens a request carries: the first, how many, and
+// whether any differs from the first. Empty ones do not count.
+type tokens struct {
+	first    string
+	n        int
+	conflict bool
+}
+
+func (t *tokens) add(tok string) {
+	switch {
+	case tok == "":
+		return
+	case t.n == 0:
+		t.first = tok
+	case tok != t.first:
+		t.conflict = true
+	}
+	t.n++
+}
+
+// cookiePairs yields the name and raw value of each cookie in a Cookie
+// header value, split and trimmed as net/http's Request.Cookies splits
+// them, without allocating. Unlike net/http it does not check names (the
+// caller compares them with a valid one) and sets no limit on how many
+// cookies a request may have (its limit guards the allocations this does
+// not make).
+func cookiePairs(line string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		rest := textproto.TrimString(line)
+		for rest != "" {
+			var part string
+			part, rest, _ = strings.Cut(rest, ";")
+			name, value, _ := strings.Cut(textproto.TrimString(part), "=")
+			if !yield(textproto.TrimString(name), value) {
+				return
+			}
 		}
 	}
-	return found[0], nil
+}
+
+// cookieValue returns a raw cookie value without the double quotes around
+// it, if any, and whether it is valid, as net/http reads cookie values.
+func cookieValue(raw string) (string, bool) {
+	if len(raw) > 1 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
+	for i := 0; i < len(raw); i++ {
+		if b := raw[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return "", false
+		}
+	}
+	return raw, true
 }
 
 // bearerToken returns the credentials of an Authorization header value with
@@ -85,16 +143,22 @@ func (s Source) Strip(h http.Header) {
 // untouched, and only the separators left at either end are trimmed; a value
 // left with no pair becomes "".
 func (s Source) stripCookie(line string) string {
-	pairs := strings.Split(line, ";")
-	kept := make([]string, 0, len(pairs))
-	for _, p := range pairs {
-		name, _, _ := strings.Cut(p, "=")
-		if strings.TrimSpace(name) != s.Cookie {
-			kept = append(kept, p)
+	var kept strings.Builder
+	removed := false
+	for rest := line; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, ";")
+		if name, _, _ := strings.Cut(pair, "="); strings.TrimSpace(name) == s.Cookie {
+			removed = true
+			continue
 		}
+		if kept.Len() > 0 {
+			kept.WriteByte(';')
+		}
+		kept.WriteString(pair)
 	}
-	if len(kept) == len(pairs) {
+	if !removed {
 		return line
 	}
-	return strings.Trim(strings.Join(kept, ";"), "; \t")
+	return strings.Trim(kept.String(), "; \t")
 }

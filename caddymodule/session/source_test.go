@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
@@ -114,4 +115,74 @@ func TestSourceStrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzSourceCookies checks the session cookie reading and stripping
+// against references: net/http's own cookie parsing for Token, and the
+// plain split-and-join the stripping is specified as for Strip.
+func FuzzSourceCookies(f *testing.F) {
+	for _, seed := range []string{
+		"hd_session=tok", ` hd_session = "tok" ; a=1`, "a=1;;hd_session=x;b", "hd_session=\"x", "hd_session=a b",
+		"hd_session=a\\b; hd_session=a", "\thd_session=a\t;hd_session=\"a\"", "hd_session; hd_session=", ";;", "hd_session=é",
+	} {
+		f.Add(seed, "hd_session=tok")
+	}
+	src := session.Source{Cookie: "hd_session"}
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		lines := []string{line1, line2}
+		if strings.Count(line1+line2, ";") >= 2999 {
+			t.Skip("net/http reads no cookie of a request with more than 3000")
+		}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header["Cookie"] = lines
+		var want []string
+		for _, c := range r.CookiesNamed(src.Cookie) {
+			if c.Value != "" {
+				want = append(want, c.Value)
+			}
+		}
+		got, err := src.Token(r)
+		switch {
+		case len(want) == 0:
+			if err != session.ErrNoToken {
+				t.Fatalf("Token(%q) = %q, %v; net/http reads no session cookie", lines, got, err)
+			}
+		case slices.ContainsFunc(want, func(v string) bool { return v != want[0] }):
+			if err != session.ErrConflictingTokens {
+				t.Fatalf("Token(%q) = %q, %v; net/http reads %q", lines, got, err, want)
+			}
+		case err != nil || got != want[0]:
+			t.Fatalf("Token(%q) = %q, %v; net/http reads %q", lines, got, err, want)
+		}
+
+		h := http.Header{"Cookie": slices.Clone(lines)}
+		src.Strip(h)
+		var wantKept []string
+		for _, line := range lines {
+			if line = stripReference(line, src.Cookie); line != "" {
+				wantKept = append(wantKept, line)
+			}
+		}
+		if !slices.Equal(h["Cookie"], wantKept) {
+			t.Fatalf("Strip(%q) left %q; want %q", lines, h["Cookie"], wantKept)
+		}
+	})
+}
+
+// stripReference is the specification of stripping one Cookie header
+// value: split on ';', drop the pairs named name, join what is left and
+// trim the separators at either end; a value without the cookie stays as
+// it is.
+func stripReference(line, name string) string {
+	pairs := strings.Split(line, ";")
+	var kept []string
+	for _, p := range pairs {
+		if n, _, _ := strings.Cut(p, "="); strings.TrimSpace(n) != name {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) == len(pairs) {
+		return line
+	}
+	return strings.Trim(strings.Join(kept, ";"), "; \t")
 }
