@@ -171,9 +171,13 @@ func (in *Injector) Injected() bool {
 
 // scan reads p, a piece of the prologue, writing on what belongs to it and
 // inserting the tag, followed by the rest of p, as soon as its place is
-// found.
+// found. What p holds of the prologue goes out in one write, not piece by
+// piece: every write costs the layers below it (a chunk, a deadline reset).
 func (in *Injector) scan(p []byte) {
-	start := 0 // p[start:i] belongs to the prologue and is not written yet
+	// p[from:] is not written yet. Bytes held back are the last ones read:
+	// the first prev of them came in an earlier write and are only in
+	// in.hold; the others are also in p, right before i.
+	from, prev := 0, in.n
 	for i := 0; i < len(p); i++ {
 		if stop := in.state.stop(); stop != 0 {
 			j := bytes.IndexByte(p[i:], stop)
@@ -185,36 +189,39 @@ func (in *Injector) scan(p []byte) {
 		c := p[i]
 		switch in.step(c) {
 		case copyByte:
-			if in.n > 0 { // then start == i
-				in.emitHeld()
+			if in.n > 0 { // the held bytes belong to the prologue
+				in.emit(in.hold[:prev])
+				in.n, prev = 0, 0
 			}
 		case holdByte:
-			in.emit(p[start:i])
 			in.hold[in.n] = c
 			in.n++
-			start = i + 1
 		case insertBefore:
 			in.state = stateDone
-			in.emit(p[start:i])
+			held := in.n - prev
+			in.emit(p[from : i-held])
 			in.emit(in.tag)
-			in.emitHeld()
-			in.emit(p[i:])
+			in.emit(in.hold[:prev])
+			in.emit(p[i-held:])
+			in.n = 0
 			return
 		case insertAfter:
 			in.state = stateDone
-			in.emitHeld()
-			in.emit(p[start : i+1])
+			in.emit(in.hold[:prev])
+			in.emit(p[from : i+1])
 			in.emit(in.tag)
 			in.emit(p[i+1:])
+			in.n = 0
 			return
 		case passThrough:
 			in.state = stateOff
-			in.emitHeld()
-			in.emit(p[start:])
+			in.emit(in.hold[:prev])
+			in.emit(p[from:])
+			in.n = 0
 			return
 		}
 	}
-	in.emit(p[start:])
+	in.emit(p[from : len(p)-(in.n-prev)])
 }
 
 // stop returns the only byte that can move an Injector out of state s, or

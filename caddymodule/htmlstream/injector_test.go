@@ -408,3 +408,39 @@ func checkLength(t *testing.T, input, out []byte, tagLen int) {
 		t.Fatalf("input %q: wrote %d bytes; AddsTag says %d", input, len(out), want)
 	}
 }
+
+// countingWriter counts the writes it gets.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
+}
+
+// TestFewWrites checks that a document read in one write reaches the
+// underlying writer in at most three: the prologue, the tag, the rest.
+func TestFewWrites(t *testing.T) {
+	inputs := []string{
+		"<!doctype html>\n<!-- c --><html lang=\"en\"><head><title>t</title></head><body>x</body></html>",
+		"<!DOCTYPE html><html><body>x</body></html>",
+		"\xEF\xBB\xBF<?xml version=\"1.0\"?><html xmlns=\"http://www.w3.org/1999/xhtml\"><head></head></html>",
+	}
+	for _, file := range goldenInputs(t) {
+		input, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, string(input))
+	}
+	for _, input := range inputs {
+		var out countingWriter
+		in := NewInjector(&out, []byte(goldenTag))
+		in.Write([]byte(input))
+		if in.Injected() && out.writes > 3 {
+			t.Errorf("%.40q…: %d writes; want at most 3", input, out.writes)
+		}
+	}
+}
