@@ -116,7 +116,7 @@ func (h *Handler) stripIdentity(hdr http.Header) {
 func (id *identity) set(hdr http.Header) {
 	id.h.stripIdentity(hdr)
 	ih, c := &id.h.identity, &id.claims
-	fields := [...]struct{ name, value string }{
+	fields := [identityFields]struct{ name, value string }{
 		{ih.UserID, c.UserID},
 		{ih.Name, c.Name},
 		{ih.Email, c.Email},

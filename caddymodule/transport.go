@@ -74,7 +74,7 @@ func (t appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.HTTPTransport.RoundTrip(req)
 	}
 	out := *req
-	out.Header = make(http.Header, len(req.Header)+identityFields+1)
+	out.Header = make(http.Header, len(req.Header)+identityFields)
 	maps.Copy(out.Header, req.Header)
 	id.set(out.Header)
 	return t.HTTPTransport.RoundTrip(&out)
