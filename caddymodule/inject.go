@@ -100,7 +100,16 @@ const (
 // bodyKind says whether a response body is HTML (or XHTML) or CSS in an
 // ASCII-compatible charset, which the gateway can rewrite; "" otherwise.
 func bodyKind(hdr http.Header) string {
-	mediaType, params, err := mime.ParseMediaType(hdr.Get("Content-Type"))
+	ct := hdr.Get("Content-Type")
+	if kind, ok := commonKinds[ct]; ok {
+		return kind
+	}
+	return parseKind(ct)
+}
+
+// parseKind is bodyKind for the value of a Content-Type header.
+func parseKind(ct string) string {
+	mediaType, params, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return ""
 	}
@@ -114,6 +123,28 @@ func bodyKind(hdr http.Header) string {
 		return kindCSS
 	}
 	return ""
+}
+
+// commonKinds are the bodyKind of Content-Type values common enough to be
+// worth knowing without parsing them (TestCommonKinds checks them).
+var commonKinds = map[string]string{
+	"text/html":                       kindHTML,
+	"text/html; charset=utf-8":        kindHTML,
+	"text/html; charset=UTF-8":        kindHTML,
+	"text/html;charset=utf-8":         kindHTML,
+	"text/html;charset=UTF-8":         kindHTML,
+	"text/css":                        kindCSS,
+	"text/css; charset=utf-8":         kindCSS,
+	"text/css; charset=UTF-8":         kindCSS,
+	"application/json":                "",
+	"application/json; charset=utf-8": "",
+	"application/javascript":          "",
+	"text/javascript":                 "",
+	"text/javascript; charset=utf-8":  "",
+	"image/png":                       "",
+	"image/jpeg":                      "",
+	"image/svg+xml":                   "",
+	"font/woff2":                      "",
 }
 
 // hasBody reports whether a response with this status, to req, has a body

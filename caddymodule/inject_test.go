@@ -167,6 +167,37 @@ func TestInjectsOnlyIntoHTMLDocuments(t *testing.T) {
 	}
 }
 
+// TestCommonKinds checks that every Content-Type bodyKind knows without
+// parsing is one it would parse to the same kind.
+func TestCommonKinds(t *testing.T) {
+	for ct, kind := range commonKinds {
+		if got := parseKind(ct); got != kind {
+			t.Errorf("commonKinds[%q] = %q, parsed %q", ct, kind, got)
+		}
+	}
+}
+
+func TestBodyKind(t *testing.T) {
+	for ct, want := range map[string]string{
+		"text/html; charset=utf-8":          kindHTML,
+		"Text/HTML; Charset=\"UTF-8\"":      kindHTML,
+		"application/xhtml+xml":             kindHTML,
+		"text/css;charset=iso-8859-1":       kindCSS,
+		"text/html; charset=utf-16le":       "",
+		"text/html; charset=UTF-32":         "",
+		"text/css; charset=\"utf-16\"":      "",
+		"text/html; charset":                "",
+		"text/plain":                        "",
+		"":                                  "",
+		"application/json":                  "",
+		"text/html ; charset=windows-1252 ": kindHTML,
+	} {
+		if got := bodyKind(http.Header{"Content-Type": {ct}}); got != want {
+			t.Errorf("bodyKind(%q) = %q, want %q", ct, got, want)
+		}
+	}
+}
+
 func TestDecodesCompressedPagesToInject(t *testing.T) {
 	base, up := startInjectingGateway(t)
 	tok := token(t, agent("agent", 1))

@@ -18,6 +18,7 @@ package htmlstream
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 // maxHold is the most bytes an Injector holds back: a tag start whose name
@@ -131,8 +132,8 @@ func (in *Injector) Close() error {
 		return in.err
 	}
 	in.state = stateDone
-	in.emitHeld()
-	in.emit(in.tag)
+	in.emitJoined(nil, in.hold[:in.n], in.tag)
+	in.n = 0
 	return in.err
 }
 
@@ -171,8 +172,9 @@ func (in *Injector) Injected() bool {
 
 // scan reads p, a piece of the prologue, writing on what belongs to it and
 // inserting the tag, followed by the rest of p, as soon as its place is
-// found. What p holds of the prologue goes out in one write, not piece by
-// piece: every write costs the layers below it (a chunk, a deadline reset).
+// found. What p holds of the prologue goes out in one write with the tag,
+// not piece by piece: every write costs the layers below it (a chunk, a
+// deadline reset).
 func (in *Injector) scan(p []byte) {
 	// p[from:] is not written yet. Bytes held back are the last ones read:
 	// the first prev of them came in an earlier write and are only in
@@ -199,18 +201,12 @@ func (in *Injector) scan(p []byte) {
 		case insertBefore:
 			in.state = stateDone
 			held := in.n - prev
-			in.emit(p[from : i-held])
-			in.emit(in.tag)
-			in.emit(in.hold[:prev])
-			in.emit(p[i-held:])
+			in.emitJoined(p[i-held:], p[from:i-held], in.tag, in.hold[:prev])
 			in.n = 0
 			return
 		case insertAfter:
 			in.state = stateDone
-			in.emit(in.hold[:prev])
-			in.emit(p[from : i+1])
-			in.emit(in.tag)
-			in.emit(p[i+1:])
+			in.emitJoined(p[i+1:], in.hold[:prev], p[from:i+1], in.tag)
 			in.n = 0
 			return
 		case passThrough:
@@ -415,6 +411,44 @@ func (in *Injector) emit(b []byte) {
 	if len(b) > 0 && in.err == nil {
 		_, in.err = in.w.Write(b)
 	}
+}
+
+// maxJoin is the most bytes emitJoined copies to write them at once.
+const maxJoin = 4 << 10
+
+// joinBuffers holds the buffers of emitJoined, each of capacity maxJoin.
+var joinBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, maxJoin)
+	return &b
+}}
+
+// emitJoined writes the parts, in order, followed by rest. Parts that fit
+// in maxJoin bytes together, rest too if it fits with them, go out in one
+// write through a pooled buffer; otherwise each goes out on its own.
+func (in *Injector) emitJoined(rest []byte, parts ...[]byte) {
+	n := 0
+	for _, b := range parts {
+		n += len(b)
+	}
+	if n > maxJoin {
+		for _, b := range parts {
+			in.emit(b)
+		}
+		in.emit(rest)
+		return
+	}
+	bp := joinBuffers.Get().(*[]byte)
+	buf := (*bp)[:0]
+	for _, b := range parts {
+		buf = append(buf, b...)
+	}
+	if n+len(rest) <= maxJoin {
+		buf, rest = append(buf, rest...), nil
+	}
+	in.emit(buf)
+	*bp = buf[:0]
+	joinBuffers.Put(bp)
+	in.emit(rest)
 }
 
 // emitHeld writes the bytes held back.

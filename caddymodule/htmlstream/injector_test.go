@@ -421,7 +421,8 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 }
 
 // TestFewWrites checks that a document read in one write reaches the
-// underlying writer in at most three: the prologue, the tag, the rest.
+// underlying writer in one write when it is small, and otherwise in two:
+// the prologue with the tag, and the rest.
 func TestFewWrites(t *testing.T) {
 	inputs := []string{
 		"<!doctype html>\n<!-- c --><html lang=\"en\"><head><title>t</title></head><body>x</body></html>",
@@ -439,8 +440,57 @@ func TestFewWrites(t *testing.T) {
 		var out countingWriter
 		in := NewInjector(&out, []byte(goldenTag))
 		in.Write([]byte(input))
-		if in.Injected() && out.writes > 3 {
-			t.Errorf("%.40q…: %d writes; want at most 3", input, out.writes)
+		if in.Injected() {
+			want := 2
+			if len(input)+len(goldenTag) <= maxJoin {
+				want = 1
+			}
+			if out.writes != want {
+				t.Errorf("%.40q… (%d bytes): %d writes; want %d", input, len(input), out.writes, want)
+			}
+			continue
+		}
+		// The tag's place is the end: Close writes it with what is held.
+		before := out.writes
+		in.Close()
+		if out.writes-before > 1 || out.writes > 2 {
+			t.Errorf("%.40q…: %d writes, %d of them by Close; want at most 2, 1", input, out.writes, out.writes-before)
+		}
+	}
+}
+
+// TestJoinSizes checks documents around the size of the buffer that joins
+// the prologue, the tag and, when it fits, the rest into one write: the
+// output is the same whether they are joined or not, and the writes are as
+// few as the buffer allows.
+func TestJoinSizes(t *testing.T) {
+	tag := goldenTag
+	for _, lead := range []int{maxJoin - 1, maxJoin, maxJoin + 1, 2 * maxJoin} {
+		// lead bytes of prologue and tag: a comment, then <head>
+		prologue := "<!--" + strings.Repeat("x", lead-len(tag)-len("<!----><head>")) + "--><head>"
+		for _, size := range []int{0, 1, maxJoin - lead, maxJoin - lead + 1, 3 * maxJoin} {
+			if size < 0 {
+				continue
+			}
+			rest := strings.Repeat("y", size)
+			var out countingWriter
+			in := NewInjector(&out, []byte(tag))
+			if _, err := io.WriteString(in, prologue+rest); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := out.String(), prologue+tag+rest; got != want {
+				t.Fatalf("prologue and tag %d bytes, rest %d: output differs", lead, size)
+			}
+			want := 1
+			switch {
+			case lead > maxJoin && size > 0:
+				want = 3
+			case lead > maxJoin, lead+size > maxJoin:
+				want = 2
+			}
+			if out.writes != want {
+				t.Errorf("prologue and tag %d bytes, rest %d: %d writes, want %d", lead, size, out.writes, want)
+			}
 		}
 	}
 }
