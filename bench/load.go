@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -41,28 +39,26 @@ type generator interface {
 	run(ctx context.Context, l load) (loadResult, error)
 }
 
-// goGenerator is the bench's own load generator: keep-alive connections
-// from net/http, a fixed number of them, each with one request in flight.
-// With a rate it is open-loop: request i is due at start + i/rate, and its
-// latency counts from then, so a stalled server is charged for the
-// requests it held up (the correction wrk2 makes).
+// goGenerator is the bench's own load generator: a fixed number of
+// keep-alive HTTP/1.1 connections, each with one request in flight, that
+// send a request serialized once and read the answer with a minimal
+// parser, so that the generator takes as little as it can of the CPUs it
+// shares with the servers it measures. With a rate it is open-loop: request
+// i is due at start + i/rate, and its latency counts from then, so a
+// stalled server is charged for the requests it held up (the correction
+// wrk2 makes).
 type goGenerator struct{}
 
-func (goGenerator) name() string { return "go (net/http)" }
+func (goGenerator) name() string { return "go (HTTP/1.1 keep-alive)" }
 
 // maxSamples bounds the latencies one connection records in a round.
 const maxSamples = 1 << 20
 
 func (goGenerator) run(ctx context.Context, l load) (loadResult, error) {
-	tr := &http.Transport{
-		MaxIdleConnsPerHost: l.conns,
-		MaxConnsPerHost:     l.conns,
-		DisableCompression:  true,
-		IdleConnTimeout:     30 * time.Second,
+	get, err := newWireGET(l.url, l.header)
+	if err != nil {
+		return loadResult{}, err
 	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-
 	ctx, cancel := context.WithTimeout(ctx, l.duration+time.Minute)
 	defer cancel()
 	var (
@@ -76,7 +72,7 @@ func (goGenerator) run(ctx context.Context, l load) (loadResult, error) {
 	end := start.Add(l.duration)
 	for range l.conns {
 		wg.Go(func() {
-			mine, err := connLoop(ctx, client, l, start, end, &next)
+			mine, err := connLoop(ctx, get, l, start, end, &next)
 			mu.Lock()
 			defer mu.Unlock()
 			samples = append(samples, mine...)
@@ -96,51 +92,31 @@ func (goGenerator) run(ctx context.Context, l load) (loadResult, error) {
 
 // connLoop sends one connection's requests until end and returns their
 // latencies.
-func connLoop(ctx context.Context, client *http.Client, l load, start, end time.Time, next *atomic.Int64) ([]time.Duration, error) {
+func connLoop(ctx context.Context, get *wireGET, l load, start, end time.Time, next *atomic.Int64) ([]time.Duration, error) {
+	c := &client{get: get}
+	defer c.close()
+	stop := context.AfterFunc(ctx, c.close)
+	defer stop()
 	var lat []time.Duration
 	for len(lat) < maxSamples {
 		due := time.Now()
 		if l.rate > 0 {
 			n := next.Add(1) - 1
 			due = start.Add(time.Duration(float64(n) / l.rate * float64(time.Second)))
-			if wait := time.Until(due); wait > 0 {
-				select {
-				case <-ctx.Done():
-					return lat, ctx.Err()
-				case <-time.After(wait):
-				}
-			}
+			time.Sleep(time.Until(due))
 		}
 		if !due.Before(end) {
 			return lat, nil
 		}
-		if err := get(ctx, client, l.url, l.header); err != nil {
+		if err := c.do(); err != nil {
+			if ctx.Err() != nil {
+				return lat, ctx.Err()
+			}
 			return lat, err
 		}
 		lat = append(lat, time.Since(due))
 	}
 	return lat, nil
-}
-
-// get sends one GET and reads the whole answer, which must be 200 OK.
-func get(ctx context.Context, client *http.Client, url string, header http.Header) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header = header
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return fmt.Errorf("GET %s: reading the body: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return nil
 }
 
 // summarize turns the latencies of a round into its result.

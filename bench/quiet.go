@@ -30,9 +30,9 @@ func (r *runner) quietRound(ctx context.Context, s *server, gen generator, l loa
 		if err != nil {
 			return best, err
 		}
-		logf("  %s round %d: %d requests in %v, %.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f µs CPU/req (upstream %.1f), %.2f reads and %.2f writes/req; other processes: %v CPU",
+		logf("  %s round %d: %d requests in %v, %.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f µs CPU/req (upstream %.1f, load generator %.1f), %.2f reads and %.2f writes/req; other processes: %v CPU",
 			s.name, n, res.requests, res.elapsed.Round(time.Millisecond), res.rps, ms(res.p50), ms(res.p99),
-			us(res.cpu)/float64(res.requests), us(res.upstreamCPU)/float64(res.requests),
+			us(res.cpu)/float64(res.requests), us(res.upstreamCPU)/float64(res.requests), us(res.loadCPU)/float64(res.requests),
 			float64(res.reads)/float64(res.requests), float64(res.writes)/float64(res.requests), res.foreign.Round(time.Millisecond))
 		if attempt == 0 || res.foreign < best.foreign {
 			best = res
@@ -88,6 +88,8 @@ func (r *runner) waitQuiet(ctx context.Context) error {
 // process of the bench together, and the machine's.
 type cpuTimes struct {
 	server, upstream, ours, machine time.Duration
+	// self is the bench's own, the Go generator's, and wrk's once reaped.
+	self time.Duration
 	// reads and writes are the server's read and write system calls.
 	reads, writes int64
 }
@@ -106,9 +108,10 @@ func (r *runner) cpuSnapshot(s *server) (cpuTimes, error) {
 	if t.machine, err = machineBusy(); err != nil {
 		return t, err
 	}
-	if t.ours, err = selfCPU(); err != nil {
+	if t.self, err = selfCPU(); err != nil {
 		return t, err
 	}
+	t.ours = t.self
 	for _, p := range []*server{r.st.upstream, r.st.plain, r.st.gateway} {
 		d, err := cpuTime(p.pid)
 		if err != nil {

@@ -31,12 +31,12 @@ type side struct {
 }
 
 // roundResult is one measured round on one server: the load's result,
-// the CPU time the server and the upstream used, and that which other
-// processes used.
+// the CPU time the server, the upstream and the load generator used, and
+// that which other processes used.
 type roundResult struct {
 	loadResult
-	cpu, upstreamCPU, foreign time.Duration
-	reads, writes             int64
+	cpu, upstreamCPU, loadCPU, foreign time.Duration
+	reads, writes                      int64
 }
 
 // bench starts the stack, with its files in dir, and runs every scenario.
@@ -283,6 +283,7 @@ func (r *runner) measure(ctx context.Context, s *server, gen generator, l load, 
 		loadResult:  res,
 		cpu:         after.server - before.server,
 		upstreamCPU: after.upstream - before.upstream,
+		loadCPU:     after.self - before.self,
 		foreign:     after.foreign(before),
 		reads:       after.reads - before.reads,
 		writes:      after.writes - before.writes,
