@@ -451,12 +451,6 @@ func (in *Injector) emitJoined(rest []byte, parts ...[]byte) {
 	in.emit(rest)
 }
 
-// emitHeld writes the bytes held back.
-func (in *Injector) emitHeld() {
-	in.emit(in.hold[:in.n])
-	in.n = 0
-}
-
 // isSpace reports whether c is ASCII whitespace as HTML defines it.
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
