@@ -45,7 +45,6 @@ var headerServer = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 type gateway struct {
 	url       string
 	a, admins *upstream
-	extraSite string
 }
 
 func startGateway(t *testing.T, extraSite string) *gateway {
