@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -129,106 +128,29 @@ func (c *client) close() {
 	}
 }
 
-// readAnswer reads an HTTP/1.1 response from br, which must be 200 OK, and
+// readAnswer reads a response to a GET from br, which must be 200 OK, and
 // discards its body. It reports whether the connection may carry another
 // request.
 func readAnswer(br *bufio.Reader) (keep bool, err error) {
-	line, err := br.ReadSlice('\n')
-	if err != nil {
-		if len(line) == 0 && (err == io.EOF || errors.Is(err, net.ErrClosed) || isReset(err)) {
+	if _, err := br.Peek(1); err != nil {
+		if err == io.EOF || errors.Is(err, net.ErrClosed) || isReset(err) {
 			return false, errors.Join(errIdleClosed, err)
 		}
-		return false, fmt.Errorf("reading the status line: %w", err)
+		return false, fmt.Errorf("reading the answer: %w", err)
 	}
-	proto, rest, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(" "))
-	if !bytes.HasPrefix(proto, []byte("HTTP/1.")) {
-		return false, fmt.Errorf("not an HTTP/1 answer: %.40q", line)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return false, fmt.Errorf("reading the answer: %w", err)
 	}
-	if !bytes.HasPrefix(rest, []byte("200 ")) && !bytes.Equal(rest, []byte("200")) {
-		return false, fmt.Errorf("answer %q, want 200", rest)
-	}
-	keep = bytes.Equal(proto, []byte("HTTP/1.1"))
-	length, chunked := int64(-1), false
-	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			return false, fmt.Errorf("reading the header: %w", err)
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		if len(line) == 0 {
-			break
-		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			return false, fmt.Errorf("malformed header line %.40q", line)
-		}
-		value = bytes.TrimSpace(value)
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = strconv.ParseInt(string(value), 10, 64); err != nil || length < 0 {
-				return false, fmt.Errorf("Content-Length %q", value)
-			}
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			chunked = bytes.EqualFold(value, []byte("chunked"))
-			if !chunked {
-				return false, fmt.Errorf("Transfer-Encoding %q", value)
-			}
-		case bytes.EqualFold(name, []byte("Connection")):
-			if bytes.EqualFold(value, []byte("close")) {
-				keep = false
-			}
-		}
-	}
-	switch {
-	case chunked:
-		if err := discardChunks(br); err != nil {
-			return false, err
-		}
-		return keep, nil
-	case length >= 0:
-		if _, err := br.Discard(int(length)); err != nil {
-			return false, fmt.Errorf("reading the body: %w", err)
-		}
-		return keep, nil
-	}
-	// The body ends with the connection.
-	if _, err := io.Copy(io.Discard, br); err != nil {
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil {
 		return false, fmt.Errorf("reading the body: %w", err)
 	}
-	return false, nil
-}
-
-// discardChunks reads a chunked body and its trailer.
-func discardChunks(br *bufio.Reader) error {
-	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			return fmt.Errorf("reading a chunk size: %w", err)
-		}
-		hex, _, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(";"))
-		size, err := strconv.ParseUint(string(bytes.TrimSpace(hex)), 16, 62)
-		if err != nil {
-			return fmt.Errorf("chunk size %.20q", line)
-		}
-		if size == 0 {
-			break
-		}
-		if _, err := br.Discard(int(size)); err != nil {
-			return fmt.Errorf("reading a chunk: %w", err)
-		}
-		if crlf, err := br.ReadSlice('\n'); err != nil || len(bytes.TrimRight(crlf, "\r\n")) != 0 {
-			return fmt.Errorf("no line end after a chunk: %q, %v", crlf, err)
-		}
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("answer %s, want 200", resp.Status)
 	}
-	for { // the trailer
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			return fmt.Errorf("reading the trailer: %w", err)
-		}
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
-			return nil
-		}
-	}
+	return !resp.Close, nil
 }
 
 // isReset reports whether err is a connection reset by the server.
