@@ -41,9 +41,10 @@ type generator interface {
 
 // goGenerator is the bench's own load generator: a fixed number of
 // keep-alive HTTP/1.1 connections, each with one request in flight, that
-// send a request serialized once and read the answer with a minimal
-// parser, so that the generator takes as little as it can of the CPUs it
-// shares with the servers it measures. With a rate it is open-loop: request
+// send a request serialized once and read the answer with
+// http.ReadResponse, without net/http's client and its goroutines per
+// connection, so that the generator takes as little as it can of the CPUs
+// it shares with the servers it measures. With a rate it is open-loop: request
 // i is due at start + i/rate, and its latency counts from then, so a
 // stalled server is charged for the requests it held up (the correction
 // wrk2 makes).
