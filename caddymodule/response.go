@@ -273,7 +273,6 @@ func (rw *responseWriter) FlushError() error {
 func (rw *responseWriter) close() error {
 	if rw.heldStatus != 0 {
 		rw.releaseHeader(nil) // no body was written
-
 	}
 	var errs []error
 	if rw.decoder != nil {
