@@ -26,6 +26,9 @@ import (
 const (
 	// assertionIssuer is the iss of every assertion.
 	assertionIssuer = "helpdesk-apps-gateway"
+	// minAssertionTTL is the shortest validity an assertion may have: its
+	// exp has whole seconds.
+	minAssertionTTL = time.Second
 	// maxAssertionTTL caps how long an assertion is valid.
 	maxAssertionTTL = 5 * time.Minute
 	// defaultAssertionTTL is how long an assertion is valid by default.
@@ -69,8 +72,8 @@ func newAsserter(ctx caddy.Context, keyFile string, ttl time.Duration) (*asserte
 	switch {
 	case ttl == 0:
 		ttl = defaultAssertionTTL
-	case ttl < 0 || ttl > maxAssertionTTL:
-		return nil, fmt.Errorf("assertion_ttl %s: must be positive and at most %s", ttl, maxAssertionTTL)
+	case ttl < minAssertionTTL || ttl > maxAssertionTTL:
+		return nil, fmt.Errorf("assertion_ttl %s: must be from %s to %s", ttl, minAssertionTTL, maxAssertionTTL)
 	}
 	var key *ecdsa.PrivateKey
 	var err error

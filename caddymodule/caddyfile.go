@@ -133,8 +133,8 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 				return d.ArgErr()
 			}
 			dur, err := caddy.ParseDuration(val)
-			if err != nil || dur <= 0 || dur > maxAssertionTTL {
-				return d.Errf("assertion_ttl %q: want a duration from 1s to %s", val, maxAssertionTTL)
+			if err != nil || dur < minAssertionTTL || dur > maxAssertionTTL {
+				return d.Errf("assertion_ttl %q: want a duration from %s to %s", val, minAssertionTTL, maxAssertionTTL)
 			}
 			hd.AssertionTTL = caddy.Duration(dur)
 
@@ -306,10 +306,19 @@ func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
 			case "mode":
 				app.Mode = val
 			}
-		case "roles":
-			app.Roles = append(app.Roles, d.RemainingArgs()...)
-		case "divisions":
-			app.Divisions = append(app.Divisions, d.RemainingArgs()...)
+		case "roles", "divisions":
+			// A line without values must not pass for "everyone": an
+			// unset environment variable would open the app to all.
+			vals := d.RemainingArgs()
+			if len(vals) == 0 {
+				return nil, d.Errf("app %q: %s: expected at least one value (leave the line out to allow every %s)",
+					app.ID, field, strings.TrimSuffix(field, "s"))
+			}
+			if field == "roles" {
+				app.Roles = append(app.Roles, vals...)
+			} else {
+				app.Divisions = append(app.Divisions, vals...)
+			}
 		case "order":
 			var val string
 			if !d.AllArgs(&val) {
@@ -353,7 +362,7 @@ func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
 			if app.BackendRaw != nil {
 				return nil, d.Errf("app %q: %s: the backend is already set; use either `to` or one reverse_proxy block", app.ID, field)
 			}
-			raw, err := unmarshalBackend(h, field)
+			raw, err := unmarshalBackend(h, app.ID, field)
 			if err != nil {
 				return nil, err
 			}
@@ -378,8 +387,12 @@ func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
 // in the Host header (legacy tools check it); reverse_proxy passes the
 // client's Host through, as Caddy does. Either way the original host is in
 // X-Forwarded-Host.
-func unmarshalBackend(h httpcaddyfile.Helper, field string) ([]byte, error) {
+func unmarshalBackend(h httpcaddyfile.Helper, appID, field string) ([]byte, error) {
 	seg := h.Dispenser.NewFromNextSegment()
+	if seg.Next() && seg.NextArg() && isMatcherToken(seg.Val()) {
+		return nil, seg.Errf("app %q: %s: %s: matchers are not supported here; the backend takes every request under the app's path", appID, field, seg.Val())
+	}
+	seg.Reset()
 	rp := new(reverseproxy.Handler)
 	if err := rp.UnmarshalCaddyfile(seg); err != nil {
 		return nil, err
@@ -402,4 +415,10 @@ func unmarshalBackend(h httpcaddyfile.Helper, field string) ([]byte, error) {
 		return nil, err
 	}
 	return caddyconfig.JSONModuleObject(rp, "handler", "reverse_proxy", nil), nil
+}
+
+// isMatcherToken reports whether tok would be a request matcher as the first
+// argument of a Caddyfile directive: `*`, a path or a named matcher.
+func isMatcherToken(tok string) bool {
+	return tok == "*" || strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, "@")
 }

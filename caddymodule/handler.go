@@ -134,7 +134,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.clientURL = h.Prefix + "/" + bridgePath + "/" + bridgejs.Client + "?v=" + h.client.Version
 
 	h.apps = make(map[string]*App, len(h.Apps))
-	for _, app := range h.Apps {
+	for i, app := range h.Apps {
+		if app == nil {
+			return fmt.Errorf("apps[%d]: null", i)
+		}
 		if err := app.provision(ctx, h.Prefix); err != nil {
 			return fmt.Errorf("app %q: %w", app.ID, err)
 		}

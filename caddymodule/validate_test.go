@@ -33,6 +33,9 @@ func TestJSONConfigErrorsNameTheProblem(t *testing.T) {
 		{"unknown mode", session + `, "apps": [{"id": "crm", "mode": "modal", ` + backend + `}]`, `app "crm": mode "modal"`},
 		{"unknown role", session + `, "apps": [{"id": "crm", "roles": ["root"], ` + backend + `}]`, `app "crm": roles: unknown role "root"`},
 		{"no backend", session + `, "apps": [{"id": "crm"}]`, `app "crm": backend: required`},
+		{"null app", session + `, "apps": [{"id": "crm", ` + backend + `}, null]`, `apps[1]: null`},
+		{"assertion ttl too short", `"assertion_ttl": 1, ` + session, `assertion_ttl 1ns: must be from 1s to 5m0s`},
+		{"assertion ttl too long", `"assertion_ttl": "6m", ` + session, `assertion_ttl 6m0s: must be from 1s to 5m0s`},
 		{"unknown backend module", session + `, "apps": [{"id": "crm", "backend": {"handler": "nope"}}]`, `app "crm": loading backend`},
 	}
 	for _, c := range cases {
