@@ -287,7 +287,9 @@ func authStatus(err error) int {
 }
 
 // prepareRequest hardens the request before it reaches the backend: the
-// Helpdesk's credentials and any client-sent identity are removed, the
+// Helpdesk's credentials and any client-sent identity are removed (from
+// trailers too, and from Connection, which could make a proxy drop what the
+// gateway sets), the
 // verified identity is set in placeholders and in headers, and the prefix
 // is stripped. A backend whose transport is an appTransport gets the
 // identity headers from it, as the request leaves for the upstream; any
@@ -295,6 +297,8 @@ func authStatus(err error) int {
 // prepareRequest returns.
 func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string, claims session.Claims) (*http.Request, error) {
 	h.source.Strip(r.Header)
+	h.guardConnection(r.Header)
+	r = h.guardTrailers(r)
 	if app.IsolateCookies {
 		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
 	}
@@ -326,7 +330,7 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 		}
 	}
 	r.URL.Path, r.URL.RawPath = upstreamPath, rawPath
-	r.Header.Set("X-Forwarded-Prefix", app.prefix)
+	r.Header.Set(forwardedPrefix, app.prefix)
 
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		// One provider, not seven Set calls: the placeholders cost

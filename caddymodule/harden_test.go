@@ -1,0 +1,160 @@
+package caddymodule
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/fcgi"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestClientTrailersCannotCarryIdentity sends a chunked body whose declared
+// trailers spell identity headers, the Helpdesk's credentials and
+// X-Forwarded-Prefix: none may reach the upstream, which reads the body to
+// the end and reports its trailers; a trailer of the app's own must.
+func TestClientTrailersCannotCarryIdentity(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"body": string(body), "header": r.Header, "trailer": r.Trailer})
+	}))
+	t.Cleanup(up.Close)
+	base := startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps /apps {
+		session {
+			cookie hd_session
+			hmac_secret %s
+		}
+		app http {
+			to %s
+		}
+		app block {
+			reverse_proxy %[2]s
+		}
+	}`, testSecret, up.URL))
+	owned := []string{"X-Helpdesk-User-Role", "x_helpdesk_user_id", "X.Helpdesk.Division.Id", "X-Helpdesk-Assertion",
+		"Authorization", "Cookie", "X-Forwarded-Prefix"}
+	for _, app := range []string{"http", "block"} {
+		t.Run(app, func(t *testing.T) {
+			var req strings.Builder
+			fmt.Fprintf(&req, "POST /apps/%s/echo HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", app, strings.TrimPrefix(base, "http://"))
+			fmt.Fprintf(&req, "Cookie: hd_session=%s\r\nTransfer-Encoding: chunked\r\n", token(t, agent("agent", 3)))
+			fmt.Fprintf(&req, "Trailer: %s, X-Checksum\r\n\r\n5\r\nhello\r\n0\r\n", strings.Join(owned, ", "))
+			for _, name := range owned {
+				fmt.Fprintf(&req, "%s: owner\r\n", name)
+			}
+			req.WriteString("X-Checksum: abc\r\n\r\n")
+			resp, body := rawExchange(t, base, req.String())
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			var got struct {
+				Body    string      `json:"body"`
+				Header  http.Header `json:"header"`
+				Trailer http.Header `json:"trailer"`
+			}
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatalf("%v: %s", err, body)
+			}
+			if got.Body != "hello" {
+				t.Errorf("body %q; want hello", got.Body)
+			}
+			for name, values := range got.Trailer {
+				if strings.Contains(strings.Join(values, ","), "owner") {
+					t.Errorf("trailer %s: %q reached the upstream", name, values)
+				}
+			}
+			if v := got.Trailer.Get("X-Checksum"); v != "abc" {
+				t.Errorf("the app's own trailer X-Checksum = %q; want abc (trailers %v)", v, got.Trailer)
+			}
+			if v := got.Header.Get("X-Helpdesk-User-Role"); v != "agent" {
+				t.Errorf("X-Helpdesk-User-Role = %q; want agent", v)
+			}
+		})
+	}
+}
+
+// TestConnectionCannotDropIdentity names identity headers and
+// X-Forwarded-Prefix in Connection, which makes a proxy delete them as
+// hop-by-hop after the gateway has set them: every kind of backend must
+// still receive them.
+func TestConnectionCannotDropIdentity(t *testing.T) {
+	up := newUpstream(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewEncoder(w).Encode(seen{Header: r.Header})
+		}))
+	}()
+	t.Cleanup(func() { ln.Close() })
+	base := startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps /apps {
+		session {
+			cookie hd_session
+			hmac_secret %s
+		}
+		app http {
+			to %s
+		}
+		app fcgi {
+			reverse_proxy %[3]s {
+				transport fastcgi
+			}
+		}
+	}`, testSecret, up.URL, ln.Addr()))
+	for _, app := range []string{"http", "fcgi"} {
+		resp, body := rawGet(t, base, "/apps/"+app+"/echo",
+			"Cookie", "hd_session="+token(t, agent("agent", 3)),
+			"Connection", "X-Helpdesk-Division-Id, x_helpdesk_assertion,X-Forwarded-Prefix",
+			"Connection", "X-App-Hop, X-Helpdesk-User-Id",
+			"X-App-Hop", "dropped")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", app, resp.StatusCode, body)
+		}
+		s := decodeSeen(t, body)
+		for name, want := range map[string]string{"X-Helpdesk-Division-Id": "3", "X-Helpdesk-User-Id": "u-1", "X-Forwarded-Prefix": "/apps/" + app} {
+			if got := s.Header.Get(name); got != want {
+				t.Errorf("%s: %s = %q; want %q", app, name, got, want)
+			}
+		}
+		if s.Header.Get("X-Helpdesk-Assertion") == "" {
+			t.Errorf("%s: no X-Helpdesk-Assertion", app)
+		}
+		if got := s.Header.Get("X-App-Hop"); got != "" {
+			t.Errorf("%s: X-App-Hop = %q: a header the client named in Connection must still be dropped", app, got)
+		}
+	}
+}
+
+// rawExchange sends a raw HTTP/1.1 request and returns the response.
+func rawExchange(t *testing.T, base, raw string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
