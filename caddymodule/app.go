@@ -133,7 +133,7 @@ func (a *App) validate() error {
 		return fmt.Errorf("app %q: mode %q: must be %s or %s", a.ID, a.Mode, ModePopup, ModeEmbed)
 	}
 	for _, role := range a.Roles {
-		if !slices.Contains(knownRoles, strings.ToLower(role)) {
+		if !slices.Contains(knownRoles, session.LowerRole(role)) {
 			return fmt.Errorf("app %q: roles: unknown role %q (want one of %s)", a.ID, role, strings.Join(knownRoles, ", "))
 		}
 	}
@@ -168,7 +168,7 @@ func (a *App) provision(ctx caddy.Context, prefix string) error {
 		a.Mode = ModeEmbed
 	}
 	for i, role := range a.Roles {
-		a.Roles[i] = strings.ToLower(role)
+		a.Roles[i] = session.LowerRole(role)
 	}
 	a.prefix = prefix + "/" + a.ID
 	a.path = a.prefix + "/"

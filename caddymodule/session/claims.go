@@ -40,7 +40,8 @@ type Claims struct {
 	Name string
 	// Email is the user's email address.
 	Email string
-	// Role is lower-cased, since roles compare case-insensitively.
+	// Role is lower-cased in ASCII (LowerRole), since roles compare
+	// case-insensitively.
 	Role string
 	// Division is the division id as text; a numeric claim 3 becomes "3".
 	Division string
@@ -79,15 +80,49 @@ func (m Mapping) validate() error {
 	return nil
 }
 
-// apply reads the identity fields of payload.
-func (m Mapping) apply(payload map[string]any) Claims {
-	return Claims{
+// apply reads the identity fields of payload. The role is lower-cased in
+// ASCII only (LowerRole): Unicode case mapping would make "ADMİN", with a
+// dotted capital I, the role "admin". A field with a control character other than tab is
+// malformed: no header could carry it to a backend.
+func (m Mapping) apply(payload map[string]any) (Claims, error) {
+	c := Claims{
 		UserID:   claimString(payload, m.UserID),
 		Name:     claimString(payload, m.Name),
 		Email:    claimString(payload, m.Email),
-		Role:     strings.ToLower(claimString(payload, m.Role)),
+		Role:     LowerRole(claimString(payload, m.Role)),
 		Division: claimString(payload, m.Division),
 	}
+	for _, f := range [...]struct{ field, value string }{
+		{"user_id", c.UserID}, {"name", c.Name}, {"email", c.Email}, {"role", c.Role}, {"division", c.Division},
+	} {
+		if strings.ContainsFunc(f.value, isControl) {
+			return Claims{}, fmt.Errorf("%w: claim for %s has a control character", ErrMalformed, f.field)
+		}
+	}
+	return c, nil
+}
+
+// isControl reports whether r is a control character that no header value
+// may hold: C0 but tab, and DEL.
+func isControl(r rune) bool {
+	return r < 0x20 && r != '\t' || r == 0x7f
+}
+
+// LowerRole returns a role as claims carry it: A-Z mapped to a-z, every
+// other byte as it is.
+func LowerRole(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // claimString returns the claim at path as text: a string as is, a number by

@@ -7,7 +7,8 @@ import "errors"
 var (
 	// ErrMalformed reports a token that is not a JWS in compact
 	// serialization: wrong number of parts, bad base64 or JSON, an
-	// unsupported header, a JWE, or claims of the wrong type.
+	// unsupported header, a JWE, claims of the wrong type, or an identity
+	// claim with a control character (other than tab).
 	ErrMalformed = errors.New("malformed token")
 
 	// ErrTooLarge reports a token longer than the verifier's maximum size.

@@ -79,8 +79,13 @@ func FuzzClaims(f *testing.F) {
 		if c.UserID == "" || !c.Expiry.After(testNow.Add(-session.DefaultLeeway)) {
 			t.Fatalf("accepted claims without user id or with a past expiry: %+v", c)
 		}
-		if c.Role != strings.ToLower(c.Role) {
+		if c.Role != session.LowerRole(c.Role) {
 			t.Fatalf("role %q is not lower-cased", c.Role)
+		}
+		for _, v := range []string{c.UserID, c.Name, c.Email, c.Role, c.Division} {
+			if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+				t.Fatalf("accepted a claim with a control character: %+v", c)
+			}
 		}
 	})
 }

@@ -200,7 +200,10 @@ func (v *Verifier) verify(token string, set *keySet, now time.Time) (Claims, tim
 	if err != nil {
 		return Claims{}, times{}, 0, err
 	}
-	c := v.opts.Mapping.apply(payload)
+	c, err := v.opts.Mapping.apply(payload)
+	if err != nil {
+		return Claims{}, times{}, 0, err
+	}
 	if c.UserID == "" {
 		return Claims{}, times{}, 0, ErrNoSubject
 	}
