@@ -5,13 +5,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -33,9 +36,10 @@ const (
 	maxAssertionTTL = 5 * time.Minute
 	// defaultAssertionTTL is how long an assertion is valid by default.
 	defaultAssertionTTL = time.Minute
-	// assertionKeyStorage is where the generated key is kept in Caddy's
-	// storage, shared by every instance that shares the storage.
-	assertionKeyStorage = "helpdesk_apps/assertion_key.pem"
+	// assertionKeyStorage is the folder of Caddy's storage where generated
+	// keys are kept, one for each Helpdesk and shared by every instance
+	// that shares the storage.
+	assertionKeyStorage = "helpdesk_apps/assertion_keys/"
 	// maxCachedAssertions bounds the memory signed assertions take.
 	maxCachedAssertions = 10000
 )
@@ -45,6 +49,9 @@ const (
 type asserter struct {
 	signer jose.Signer
 	ttl    time.Duration
+	// leeway is how long after a session's exp the gateway still accepts
+	// it, and so still vouches for its identity.
+	leeway time.Duration
 	// jwks is the published key set, as served at <prefix>/_api/jwks.json.
 	jwks []byte
 
@@ -67,8 +74,12 @@ type cachedAssertion struct {
 	reuseEnd time.Time
 }
 
-// newAsserter loads or creates the signing key and prepares the signer.
-func newAsserter(ctx caddy.Context, keyFile string, ttl time.Duration) (*asserter, error) {
+// newAsserter loads or creates the signing key and prepares the signer. A
+// generated key belongs to scope, which names one Helpdesk: handlers of
+// different Helpdesks sign with different keys, even in one process or
+// with shared storage, so that no backend of one accepts the assertions
+// of another for an app of the same id.
+func newAsserter(ctx caddy.Context, keyFile, scope string, ttl, leeway time.Duration) (*asserter, error) {
 	switch {
 	case ttl == 0:
 		ttl = defaultAssertionTTL
@@ -80,7 +91,7 @@ func newAsserter(ctx caddy.Context, keyFile string, ttl time.Duration) (*asserte
 	if keyFile != "" {
 		key, err = readAssertionKey(keyFile)
 	} else {
-		key, err = storedAssertionKey(ctx)
+		key, err = storedAssertionKey(ctx, assertionKeyStorage+scopeName(scope)+".pem")
 	}
 	if err != nil {
 		return nil, err
@@ -101,7 +112,7 @@ func newAsserter(ctx caddy.Context, keyFile string, ttl time.Duration) (*asserte
 	if err != nil {
 		return nil, fmt.Errorf("assertion signer: %w", err)
 	}
-	return &asserter{signer: signer, ttl: ttl, jwks: jwks, cache: make(map[assertionKey]cachedAssertion)}, nil
+	return &asserter{signer: signer, ttl: ttl, leeway: leeway, jwks: jwks, cache: make(map[assertionKey]cachedAssertion)}, nil
 }
 
 // readAssertionKey reads an ECDSA P-256 private key from a PEM file.
@@ -117,21 +128,28 @@ func readAssertionKey(file string) (*ecdsa.PrivateKey, error) {
 	return key, nil
 }
 
-// storedAssertionKey returns the key kept in Caddy's storage, generating and
-// storing it first if there is none. The storage lock keeps instances that
-// share storage from generating two keys.
-func storedAssertionKey(ctx caddy.Context) (*ecdsa.PrivateKey, error) {
+// scopeName is the file name of the key of a scope: it names the scope
+// without revealing it.
+func scopeName(scope string) string {
+	sum := sha256.Sum256([]byte(scope))
+	return hex.EncodeToString(sum[:16])
+}
+
+// storedAssertionKey returns the key kept in Caddy's storage under name,
+// generating and storing it first if there is none. The storage lock keeps
+// instances that share storage from generating two keys.
+func storedAssertionKey(ctx caddy.Context, name string) (*ecdsa.PrivateKey, error) {
 	storage := ctx.Storage()
-	if err := storage.Lock(ctx, assertionKeyStorage); err != nil {
+	if err := storage.Lock(ctx, name); err != nil {
 		return nil, fmt.Errorf("locking the assertion key in storage: %w", err)
 	}
-	defer func() { _ = storage.Unlock(ctx, assertionKeyStorage) }()
+	defer func() { _ = storage.Unlock(ctx, name) }()
 
-	data, err := storage.Load(ctx, assertionKeyStorage)
+	data, err := storage.Load(ctx, name)
 	if err == nil {
 		key, err := parseECKey(data)
 		if err != nil {
-			return nil, fmt.Errorf("assertion key in storage (%s): %w", assertionKeyStorage, err)
+			return nil, fmt.Errorf("assertion key in storage (%s): %w", name, err)
 		}
 		return key, nil
 	}
@@ -146,7 +164,7 @@ func storedAssertionKey(ctx caddy.Context) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := storage.Store(ctx, assertionKeyStorage, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+	if err := storage.Store(ctx, name, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
 		return nil, fmt.Errorf("storing the assertion key: %w", err)
 	}
 	return key, nil
@@ -215,25 +233,34 @@ func (a *asserter) assertion(c session.Claims, appID string, now time.Time) (str
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.cache) >= maxCachedAssertions {
-		for k, v := range a.cache { // map order is random: random eviction
-			if !now.Before(v.reuseEnd) || len(a.cache) >= maxCachedAssertions {
-				delete(a.cache, k)
-			}
-			if len(a.cache) < maxCachedAssertions/2 {
-				break
-			}
-		}
+		a.evict(now)
 	}
 	a.cache[key] = cachedAssertion{token: token, reuseEnd: now.Add(exp.Sub(now) / 2)}
 	return token, nil
 }
 
+// evict empties half of a full cache: the entries past reuse first, then
+// others at random (map order is random). Its cost is paid once every
+// maxCachedAssertions/2 assertions signed. a.mu must be held.
+func (a *asserter) evict(now time.Time) {
+	maps.DeleteFunc(a.cache, func(_ assertionKey, v cachedAssertion) bool { return !now.Before(v.reuseEnd) })
+	for k := range a.cache {
+		if len(a.cache) <= maxCachedAssertions/2 {
+			break
+		}
+		delete(a.cache, k)
+	}
+}
+
 // sign returns a new assertion of c for the app, and its expiry: audience
-// the app id, valid for the TTL but never past the session's own expiry.
+// the app id, valid for the TTL but never past the end of the session as
+// the gateway accepts it, its exp plus the leeway. (Capped at exp alone, a
+// session accepted within the leeway would get an assertion that has
+// already expired.)
 func (a *asserter) sign(c session.Claims, appID string, now time.Time) (string, time.Time, error) {
 	exp := now.Add(a.ttl)
-	if !c.Expiry.IsZero() && c.Expiry.Before(exp) {
-		exp = c.Expiry
+	if end := c.Expiry.Add(a.leeway); !c.Expiry.IsZero() && end.Before(exp) {
+		exp = end
 	}
 	token, err := jwt.Signed(a.signer).Claims(jwt.Claims{
 		Issuer:    assertionIssuer,

@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
+	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
 func init() {
@@ -209,10 +210,11 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			dur, err := caddy.ParseDuration(val)
-			if err != nil {
-				return d.Errf("session: leeway %q: %v", val, err)
+			if err != nil || dur < 0 || dur > session.MaxLeeway {
+				return d.Errf("session: leeway %q: want a duration from 0s (none) to %s", val, session.MaxLeeway)
 			}
-			c.Leeway = caddy.Duration(dur)
+			leeway := caddy.Duration(dur)
+			c.Leeway = &leeway
 		case "claim":
 			var field, path string
 			if !d.AllArgs(&field, &path) {

@@ -62,11 +62,12 @@ type Handler struct {
 	// AssertionKey is a PEM file with the ECDSA P-256 private key that signs
 	// X-Helpdesk-Assertion. Default: a key generated once and kept in
 	// Caddy's storage, so it survives restarts and is shared by the
-	// instances that share the storage.
+	// instances that share the storage; one for each Helpdesk, by the
+	// prefix and the session's key, issuer and audience.
 	AssertionKey string `json:"assertion_key,omitempty"`
 
-	// AssertionTTL is how long an assertion is valid, at most 5m and never
-	// past the session's expiry. Default: `1m`.
+	// AssertionTTL is how long an assertion is valid, from 1s to 5m, and
+	// never past the session's exp plus its leeway. Default: `1m`.
 	AssertionTTL caddy.Duration `json:"assertion_ttl,omitempty"`
 
 	// Apps are the registered tools.
@@ -122,7 +123,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.identity, h.identityStrip, err = ih.resolve(); err != nil {
 		return err
 	}
-	if h.asserter, err = newAsserter(ctx, h.AssertionKey, time.Duration(h.AssertionTTL)); err != nil {
+	scope := strings.Join([]string{h.Prefix, h.Session.scope}, "\x00")
+	if h.asserter, err = newAsserter(ctx, h.AssertionKey, scope, time.Duration(h.AssertionTTL), h.verifier.Leeway()); err != nil {
 		return err
 	}
 

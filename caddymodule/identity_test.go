@@ -154,6 +154,72 @@ func TestAssertionKeySurvivesRestartsInStorage(t *testing.T) {
 	}
 }
 
+// TestEachHelpdeskSignsWithItsOwnKey serves four helpdesk_apps handlers
+// from one Caddy and one storage, each with an app crm: two Helpdesks (by
+// their session secret), one of them also under a second prefix, and a
+// third Helpdesk with the first one's secret but its own issuer. An
+// assertion one of them signs for crm must not verify with the key another
+// publishes, or its crm would take the first one's users; handlers of the
+// same configuration share their key.
+func TestEachHelpdeskSignsWithItsOwnKey(t *testing.T) {
+	up := newUpstream(t)
+	const otherSecret = "another-helpdesk-secret-0123456789abcdef"
+	handler := func(prefix, secret, issuer string) string {
+		return fmt.Sprintf(`
+	handle %[1]s/* {
+		helpdesk_apps %[1]s {
+			session {
+				hmac_secret %[2]s
+				%[3]s
+			}
+			app crm {
+				to %[4]s
+			}
+		}
+	}`, prefix, secret, issuer, up.URL)
+	}
+	sites := []string{freeAddr(t), freeAddr(t), freeAddr(t)}
+	startCaddyfile(t, fmt.Sprintf("http://%s {\n\tbind 127.0.0.1\n%s\n%s\n}\nhttp://%s {\n\tbind 127.0.0.1\n%s\n}\nhttp://%s {\n\tbind 127.0.0.1\n%s\n}\n",
+		sites[0], handler("/apps", testSecret, ""), handler("/tools", testSecret, ""),
+		sites[1], handler("/apps", otherSecret, ""),
+		sites[2], handler("/apps", testSecret, "issuer https://third.test")))
+
+	kid := func(base, prefix string) string {
+		_, body := get(t, base+prefix+"/_api/jwks.json", "")
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal([]byte(body), &set); err != nil || len(set.Keys) != 1 {
+			t.Fatalf("%s%s/_api/jwks.json: %v %s", base, prefix, err, body)
+		}
+		return set.Keys[0].KeyID
+	}
+	kids := map[string]string{
+		"first Helpdesk":                "http://" + sites[0] + " /apps",
+		"first Helpdesk, second prefix": "http://" + sites[0] + " /tools",
+		"second Helpdesk":               "http://" + sites[1] + " /apps",
+		"first secret, another issuer":  "http://" + sites[2] + " /apps",
+	}
+	seen := map[string]string{}
+	for name, where := range kids {
+		base, prefix, _ := strings.Cut(where, " ")
+		k := kid(base, prefix)
+		if other, ok := seen[k]; ok {
+			t.Errorf("%s and %s publish the same key %s", name, other, k)
+		}
+		seen[k] = name
+	}
+
+	// The same configuration again, as after a restart, finds its key.
+	first := kid("http://"+sites[0], "/apps")
+	_, body := get(t, "http://"+sites[0]+"/apps/crm/echo", token(t, agent("agent", 3)))
+	tok, err := jwt.ParseSigned(decodeSeen(t, body).Header.Get("X-Helpdesk-Assertion"), []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Headers[0].KeyID; got != first {
+		t.Errorf("the assertion names key %s; its Helpdesk publishes %s", got, first)
+	}
+}
+
 func TestManifestListsTheAppsTheUserMayOpen(t *testing.T) {
 	up := newUpstream(t)
 	base := startCaddy(t, fmt.Sprintf(`

@@ -1,9 +1,14 @@
 package caddymodule
 
 import (
+	"cmp"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -64,14 +69,19 @@ type SessionConfig struct {
 	Audience string `json:"audience,omitempty"`
 
 	// Leeway is the clock skew tolerated when checking `exp`, `nbf` and
-	// `iat`. Default: `30s`.
-	Leeway caddy.Duration `json:"leeway,omitempty"`
+	// `iat`, from `0s` (none) to `5m`. Default: `30s`.
+	Leeway *caddy.Duration `json:"leeway,omitempty"`
 
 	// Claims maps identity fields to claim paths (dots walk nested
 	// objects). Fields: `user_id`, `name`, `email`, `role`, `division`.
 	// Default: `{"user_id": "sub", "name": "name", "email": "email",
 	// "role": "role", "division": "division_id"}`.
 	Claims map[string]string `json:"claims,omitempty"`
+
+	// scope names the Helpdesk whose sessions these are, by the key that
+	// verifies them (a secret only by a keyed digest), the issuer and the
+	// audience; set by provision.
+	scope string
 }
 
 // claimFields are the identity fields a claim mapping may name.
@@ -129,8 +139,14 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 	opts := session.Options{
 		Issuer:   c.Issuer,
 		Audience: c.Audience,
-		Leeway:   time.Duration(c.Leeway),
 		Mapping:  mapping,
+	}
+	if c.Leeway != nil {
+		leeway := time.Duration(*c.Leeway)
+		if leeway < 0 || leeway > session.MaxLeeway {
+			return src, nil, fmt.Errorf("leeway %s: must be from 0s to %s", leeway, session.MaxLeeway)
+		}
+		opts.Leeway = cmp.Or(leeway, session.NoLeeway)
 	}
 	var algs []string
 	if c.Algorithm != "" {
@@ -138,9 +154,13 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 	}
 	var v *session.Verifier
 	var err error
+	var authority string
 	switch {
 	case secret != "":
 		v, err = session.NewHMAC([]byte(secret), c.Algorithm, opts)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte("helpdesk_apps session scope"))
+		authority = "hmac_secret " + hex.EncodeToString(mac.Sum(nil))
 	case c.PublicKey != "":
 		var pemData []byte
 		if pemData, err = os.ReadFile(c.PublicKey); err != nil {
@@ -149,7 +169,10 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 		if v, err = session.NewPublicKey(pemData, algs, opts); err != nil {
 			return src, nil, fmt.Errorf("public_key %s: %w", c.PublicKey, err)
 		}
+		sum := sha256.Sum256(pemData)
+		authority = "public_key " + hex.EncodeToString(sum[:])
 	default:
+		authority = "jwks " + jwksURL
 		sugar := logger.Sugar()
 		v, err = session.NewJWKS(jwksURL, algs, opts, session.JWKSOptions{
 			Logf: func(format string, args ...any) { sugar.Warnf(format, args...) },
@@ -163,5 +186,6 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 	if err != nil {
 		return src, nil, err
 	}
+	c.scope = strings.Join([]string{authority, c.Issuer, c.Audience}, "\x00")
 	return src, v, nil
 }

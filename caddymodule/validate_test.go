@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
 // TestJSONConfigErrorsNameTheProblem loads JSON configs, which skip the
@@ -33,6 +37,8 @@ func TestJSONConfigErrorsNameTheProblem(t *testing.T) {
 		{"unknown mode", session + `, "apps": [{"id": "crm", "mode": "modal", ` + backend + `}]`, `app "crm": mode "modal"`},
 		{"unknown role", session + `, "apps": [{"id": "crm", "roles": ["root"], ` + backend + `}]`, `app "crm": roles: unknown role "root"`},
 		{"no backend", session + `, "apps": [{"id": "crm"}]`, `app "crm": backend: required`},
+		{"leeway too long", `"session": {"hmac_secret": "` + testSecret + `", "leeway": "10m"}`, `leeway 10m0s: must be from 0s to 5m0s`},
+		{"negative leeway", `"session": {"hmac_secret": "` + testSecret + `", "leeway": "-1s"}`, `leeway -1s: must be from 0s to 5m0s`},
 		{"null app", session + `, "apps": [{"id": "crm", ` + backend + `}, null]`, `apps[1]: null`},
 		{"assertion ttl too short", `"assertion_ttl": 1, ` + session, `assertion_ttl 1ns: must be from 1s to 5m0s`},
 		{"assertion ttl too long", `"assertion_ttl": "6m", ` + session, `assertion_ttl 6m0s: must be from 1s to 5m0s`},
@@ -54,5 +60,24 @@ func TestJSONConfigErrorsNameTheProblem(t *testing.T) {
 				t.Error("the error reveals the secret")
 			}
 		})
+	}
+}
+
+// TestSessionLeeway checks that an unset leeway is the default and that
+// `leeway 0s` means none, not the default.
+func TestSessionLeeway(t *testing.T) {
+	zero, minute := caddy.Duration(0), caddy.Duration(time.Minute)
+	for _, c := range []struct {
+		leeway *caddy.Duration
+		want   time.Duration
+	}{{nil, session.DefaultLeeway}, {&zero, 0}, {&minute, time.Minute}} {
+		sc := &SessionConfig{HMACSecret: testSecret, Leeway: c.leeway}
+		_, v, err := sc.provision(caddy.Context{}, zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.Leeway(); got != c.want {
+			t.Errorf("leeway %v: the verifier tolerates %s; want %s", c.leeway, got, c.want)
+		}
 	}
 }

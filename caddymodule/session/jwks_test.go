@@ -421,7 +421,7 @@ func TestNewJWKS(t *testing.T) {
 		{name: "negative refresh interval", url: srv.url(), jo: session.JWKSOptions{RefreshInterval: -1}, wantErr: "refresh interval"},
 		{name: "negative refetch interval", url: srv.url(), jo: session.JWKSOptions{MinRefetch: -1}, wantErr: "refetch"},
 		{name: "negative size limit", url: srv.url(), jo: session.JWKSOptions{MaxBytes: -1}, wantErr: "size limit"},
-		{name: "invalid options", url: srv.url(), opts: session.Options{Leeway: -1}, wantErr: "leeway"},
+		{name: "invalid options", url: srv.url(), opts: session.Options{Leeway: -time.Second}, wantErr: "leeway"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

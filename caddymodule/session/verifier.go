@@ -16,6 +16,13 @@ import (
 // [Options.Leeway] is zero.
 const DefaultLeeway = 30 * time.Second
 
+// NoLeeway, as [Options.Leeway], tolerates no clock skew at all.
+const NoLeeway time.Duration = -1
+
+// MaxLeeway is the largest clock skew a [Verifier] may tolerate: more would
+// keep expired sessions working for long.
+const MaxLeeway = 5 * time.Minute
+
 // DefaultMaxTokenSize is the largest token, in bytes, accepted when
 // [Options.MaxTokenSize] is zero.
 const DefaultMaxTokenSize = 8192
@@ -31,8 +38,8 @@ type Options struct {
 	// Audience, when non-empty, must be the token's "aud" or one of its
 	// elements when "aud" is an array.
 	Audience string
-	// Leeway is the clock skew tolerated for "exp", "nbf" and "iat";
-	// 0 means DefaultLeeway.
+	// Leeway is the clock skew tolerated for "exp", "nbf" and "iat", at
+	// most MaxLeeway; 0 means DefaultLeeway, NoLeeway none.
 	Leeway time.Duration
 	// Mapping names the claims read into [Claims]; empty fields are taken
 	// from DefaultMapping.
@@ -108,10 +115,14 @@ func newVerifier(algs []jose.SignatureAlgorithm, key any, set *jwks, opts Option
 
 // resolve fills in the defaults of o and validates it.
 func (o Options) resolve() (Options, error) {
-	if o.Leeway < 0 {
+	switch {
+	case o.Leeway == NoLeeway:
+		o.Leeway = 0
+	case o.Leeway < 0:
 		return o, errors.New("negative leeway")
-	}
-	if o.Leeway == 0 {
+	case o.Leeway > MaxLeeway:
+		return o, fmt.Errorf("leeway %s: more than %s", o.Leeway, MaxLeeway)
+	case o.Leeway == 0:
 		o.Leeway = DefaultLeeway
 	}
 	if o.MaxTokenSize < 0 {
@@ -129,6 +140,10 @@ func (o Options) resolve() (Options, error) {
 	}
 	return o, nil
 }
+
+// Leeway returns the clock skew the verifier tolerates: a session is
+// accepted until its "exp" plus the leeway.
+func (v *Verifier) Leeway() time.Duration { return v.opts.Leeway }
 
 // Verify checks token at time now and returns the identity it carries.
 //

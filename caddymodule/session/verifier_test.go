@@ -214,9 +214,21 @@ func TestVerifyOptions(t *testing.T) {
 		},
 		{
 			name:    "custom leeway accepts what the default rejects",
-			opts:    session.Options{Leeway: time.Hour},
+			opts:    session.Options{Leeway: session.MaxLeeway},
 			payload: claimsWith(map[string]any{"exp": testNow.Add(-time.Minute).Unix()}),
 			want:    session.Claims{UserID: "u-42", Name: "Ada Lovelace", Email: "ada@example.com", Role: "agent", Division: "3"},
+		},
+		{
+			name:    "no leeway rejects a token expired a second ago",
+			opts:    session.Options{Leeway: session.NoLeeway},
+			payload: claimsWith(map[string]any{"exp": testNow.Add(-time.Second).Unix()}),
+			wantErr: session.ErrExpired,
+		},
+		{
+			name:    "no leeway rejects a token valid from a second on",
+			opts:    session.Options{Leeway: session.NoLeeway},
+			payload: claimsWith(map[string]any{"nbf": testNow.Add(time.Second).Unix()}),
+			wantErr: session.ErrNotYetValid,
 		},
 		{
 			name:    "custom size limit rejects a normal token",
@@ -241,6 +253,21 @@ func TestVerifyOptions(t *testing.T) {
 				t.Errorf("claims = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestLeewayBounds(t *testing.T) {
+	for _, leeway := range []time.Duration{-time.Second, session.MaxLeeway + time.Second, 365 * 24 * time.Hour} {
+		if _, err := session.NewHMAC(secret32, "", session.Options{Leeway: leeway}); err == nil {
+			t.Errorf("leeway %s accepted", leeway)
+		}
+	}
+	v := newVerifier(t, session.Options{Leeway: session.NoLeeway})
+	if got := v.Leeway(); got != 0 {
+		t.Errorf("Leeway() = %s with NoLeeway; want 0", got)
+	}
+	if got := newVerifier(t, session.Options{}).Leeway(); got != session.DefaultLeeway {
+		t.Errorf("Leeway() = %s by default; want %s", got, session.DefaultLeeway)
 	}
 }
 
