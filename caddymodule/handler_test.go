@@ -411,11 +411,19 @@ func TestLocationStaysInsideTheApp(t *testing.T) {
 		{"external", "https://example.org/a", "https://example.org/a"},
 		{"protocol-relative external", "//example.org/a", "//example.org/a"},
 		{"dot segments cannot climb out", "/../../admins/", "/apps/open/admins/"},
+		{"invalid escape (201: Go's client would not follow it)", "/reports/100%", "/apps/open/reports/100%"},
+		{"scheme without slashes", "http:/admins/", "/apps/open/admins/"},
+		{"backslashes to the gateway host", `http:\\` + strings.TrimPrefix(g.url, "http://") + `\admins`, "/apps/open/admins"},
+		{"tab between slashes", "/\t/" + strings.TrimPrefix(g.url, "http://") + "/admins", "/apps/open/admins"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp, _ := get(t, g.url+"/apps/open/headers?status=302&h="+url.QueryEscape("Location:"+c.location), tok)
-			if resp.StatusCode != 302 {
+			status := "302"
+			if strings.HasPrefix(c.name, "invalid escape") {
+				status = "201"
+			}
+			resp, _ := get(t, g.url+"/apps/open/headers?status="+status+"&h="+url.QueryEscape("Location:"+c.location), tok)
+			if strconv.Itoa(resp.StatusCode) != status {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
 			if got := resp.Header.Get("Location"); got != c.want {
@@ -423,6 +431,12 @@ func TestLocationStaysInsideTheApp(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Refresh", func(t *testing.T) {
+		resp, _ := get(t, g.url+"/apps/open/headers?h="+url.QueryEscape("Refresh:0; url=/login"), tok)
+		if got := resp.Header.Get("Refresh"); got != "0; url=/apps/open/login" {
+			t.Errorf("Refresh = %q; want 0; url=/apps/open/login", got)
+		}
+	})
 }
 
 func TestSetCookieScopedToTheApp(t *testing.T) {

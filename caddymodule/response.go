@@ -160,13 +160,19 @@ func (rw *responseWriter) links() *htmlstream.Links {
 	return &htmlstream.Links{Prefix: rw.app.prefix, Origins: origins, Keep: []string{rw.h.Prefix + "/"}}
 }
 
-// rewriteHeaders applies the frame, Location and Set-Cookie rules.
+// rewriteHeaders applies the frame, Location (and Refresh) and Set-Cookie
+// rules.
 func (rw *responseWriter) rewriteHeaders() {
 	hdr := rw.Header()
 	rewrite.AddFrameAncestors(hdr, rw.h.ancestors)
-	if loc := hdr.Get("Location"); loc != "" {
+	if loc, refresh := hdr.Get("Location"), hdr.Get("Refresh"); loc != "" || refresh != "" {
 		l := rewrite.Location{Prefix: rw.app.prefix, OwnHosts: rw.ownHosts()}
-		hdr.Set("Location", l.Rewrite(loc, rw.upstreamPath))
+		if loc != "" {
+			hdr.Set("Location", l.Rewrite(loc, rw.upstreamPath))
+		}
+		if refresh != "" {
+			hdr.Set("Refresh", l.RewriteRefresh(refresh, rw.upstreamPath))
+		}
 	}
 	if len(hdr["Set-Cookie"]) > 0 {
 		cookie := rw.h.source.Cookie

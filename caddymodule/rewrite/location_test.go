@@ -50,8 +50,33 @@ var locationTests = []struct {
 	{name: "dot segments keep a trailing slash", loc: "/a/./b/../c/.", upstreamPath: "/", want: "/apps/crm/a/c/"},
 	{name: "three dots are a name", loc: "/.../x", upstreamPath: "/", want: "/apps/crm/.../x"},
 	{name: "escaping is kept", loc: "/caf%C3%A9/a%2Fb?q=a%20b#frag%20x", upstreamPath: "/", want: "/apps/crm/caf%C3%A9/a%2Fb?q=a%20b#frag%20x"},
-	{name: "backslash is escaped", loc: `/\evil.example`, upstreamPath: "/", want: "/apps/crm/%5Cevil.example"},
-	{name: "leading slashes stay on the gateway", loc: "///evil.example", upstreamPath: "/", want: "/apps/crm///evil.example"},
+	{name: "backslash names a host, as in browsers", loc: `/\evil.example`, upstreamPath: "/"},
+	{name: "three slashes name a host, as in browsers", loc: "///evil.example", upstreamPath: "/"},
+	{name: "backslash before an own host", loc: `/\helpdesk.example.com/admin`, upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "backslashes in the path become slashes", loc: `/a\b`, upstreamPath: "/", want: "/apps/crm/a/b"},
+	{name: "backslashes in the query are kept", loc: `/a?x=\y#\z`, upstreamPath: "/", want: `/apps/crm/a?x=\y#\z`},
+	{name: "invalid escape in the path is kept", loc: "/reports/100%", upstreamPath: "/", want: "/apps/crm/reports/100%"},
+	{name: "invalid escape in the fragment is kept", loc: "/a#%zz", upstreamPath: "/", want: "/apps/crm/a#%zz"},
+	{name: "http without slashes is relative", loc: "http:/admin", upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "https without slashes is relative", loc: "https:admin", upstreamPath: "/a/b", want: "/apps/crm/a/admin"},
+	{name: "scheme in capitals", loc: "HTTP:/admin", upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "backslashes after the scheme name a host", loc: `http:\\helpdesk.example.com\admin`, upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "slash and backslash after the scheme name a host", loc: `https:/\helpdesk.example.com/admin`, upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "many slashes after the scheme name a host", loc: "https:////helpdesk.example.com/admin", upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "tab between slashes names a host", loc: "/\t/helpdesk.example.com/admin", upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "newline in the scheme", loc: "ht\ntp://helpdesk.example.com/admin", upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "leading controls and spaces are dropped", loc: " \x01/login ", upstreamPath: "/", want: "/apps/crm/login"},
+	{name: "backslash ends the host", loc: `http://helpdesk.example.com\@evil.example/admin`, upstreamPath: "/", want: "/apps/crm/@evil.example/admin"},
+	{name: "backslash in user information", loc: `http://evil.example\@helpdesk.example.com/`, upstreamPath: "/"},
+	{name: "percent-encoded host", loc: "https://helpdesk%2eexample%2Ecom/admin", upstreamPath: "/", want: "/apps/crm/admin"},
+	{name: "full-width host", loc: "http://\uff28\uff45\uff4c\uff50desk.example.com/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "host with a trailing dot", loc: "http://helpdesk.example.com./x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "port with leading zeros", loc: "http://10.0.0.5:08080/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "IPv4 in hexadecimal", loc: "http://0xa.0.0.5:8080/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "IPv4 as one number", loc: "http://167772165:8080/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "IPv4 in octal", loc: "http://012.0.0.05:8080/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "own IPv6 host in capitals", loc: "http://[FD00::2]/x", upstreamPath: "/", want: "/apps/crm/x"},
+	{name: "bad percent-encoding in the host is unchanged", loc: "http://helpdesk%zz/x", upstreamPath: "/"},
 	{name: "empty location is unchanged", loc: "", upstreamPath: "/"},
 	{name: "unparsable location is unchanged", loc: "http://[::1", upstreamPath: "/"},
 	{name: "mailto is unchanged", loc: "mailto:x@y", upstreamPath: "/"},
@@ -85,7 +110,7 @@ func TestLocationRewriteAtRoot(t *testing.T) {
 		{name: "own URL becomes a path under an empty prefix", loc: "http://10.0.0.5:8080/x", want: "/x"},
 		{name: "leading slashes are merged so that no host is named", loc: "/.//evil.example/x", want: "/evil.example/x"},
 		{name: "own URL with leading slashes names no host", loc: "http://10.0.0.5:8080//evil.example", want: "/evil.example"},
-		{name: "slash prefix is taken as the root", prefix: "/", loc: "///evil.example", want: "/evil.example"},
+		{name: "slash prefix is taken as the root", prefix: "/", loc: "/.//evil.example", want: "/evil.example"},
 		{name: "trailing slash of a prefix is ignored", prefix: "/apps/crm/", loc: "/x", want: "/apps/crm/x"},
 	}
 	for _, tt := range tests {
@@ -95,5 +120,25 @@ func TestLocationRewriteAtRoot(t *testing.T) {
 				t.Errorf("Rewrite(%q) with prefix %q = %q, want %q", tt.loc, tt.prefix, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRefreshRewrite(t *testing.T) {
+	l := Location{Prefix: "/apps/crm", OwnHosts: testOwnHosts}
+	for _, tt := range []struct{ value, want string }{
+		{"0; url=/login", "0; url=/apps/crm/login"},
+		{"5;URL='/a?b=1'", "5;URL='/apps/crm/a?b=1'"},
+		{`1, url="next" trailing`, `1, url="/apps/crm/x/next" trailing`},
+		{"0;/login", "0;/apps/crm/login"},
+		{"  2.5 ;  url = http://helpdesk.example.com/x", "  2.5 ;  url = /apps/crm/x"},
+		{"0; url=https://evil.example/", "0; url=https://evil.example/"},
+		{"0; url=//helpdesk.example.com/admin", "0; url=/apps/crm/admin"},
+		{"30", "30"},
+		{"0;", "0;"},
+		{"soon; url=/x", "soon; url=/x"},
+	} {
+		if got := l.RewriteRefresh(tt.value, "/x/y"); got != tt.want {
+			t.Errorf("RewriteRefresh(%q) = %q, want %q", tt.value, got, tt.want)
+		}
 	}
 }
