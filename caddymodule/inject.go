@@ -75,6 +75,10 @@ func (h *Handler) shimTag(a *App, acc rewrite.ScriptAccess) []byte {
 	return b.Bytes()
 }
 
+// documentVary names the request headers isDocumentRequest reads: a
+// response that may get the shim depends on them.
+const documentVary = "Sec-Fetch-Dest, Accept, X-Requested-With"
+
 // isDocumentRequest reports whether r loads a document or a frame: Fetch
 // Metadata says so or, from clients that send none, it accepts HTML. A
 // fetch() or XMLHttpRequest that happens to get HTML back is not one, and
@@ -113,7 +117,7 @@ func parseKind(ct string) string {
 	if err != nil {
 		return ""
 	}
-	if cs := strings.ToLower(params["charset"]); strings.HasPrefix(cs, "utf-16") || strings.HasPrefix(cs, "utf-32") {
+	if cs := strings.ToLower(strings.TrimSpace(params["charset"])); strings.HasPrefix(cs, "utf-16") || strings.HasPrefix(cs, "utf-32") || utf16Labels[cs] {
 		return ""
 	}
 	switch mediaType {
@@ -123,6 +127,13 @@ func parseKind(ct string) string {
 		return kindCSS
 	}
 	return ""
+}
+
+// utf16Labels are the other labels by which the WHATWG Encoding standard
+// names UTF-16: a page in that encoding is not ASCII-compatible.
+var utf16Labels = map[string]bool{
+	"csunicode": true, "iso-10646-ucs-2": true, "ucs-2": true, "unicode": true,
+	"unicodefeff": true, "unicodefffe": true,
 }
 
 // commonKinds are the bodyKind of Content-Type values common enough to be

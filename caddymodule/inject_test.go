@@ -21,8 +21,8 @@ const testPage = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8
 
 // pageServer answers /page with testPage, shaped by the query: ct (the
 // Content-Type), enc (gzip, zstd or br: the body is encoded so), status,
-// csp (a Content-Security-Policy), etag, pad (paragraphs added to the
-// body, see paddedPage).
+// csp (a Content-Security-Policy), etag, cd (a Content-Disposition), pad
+// (paragraphs added to the body, see paddedPage).
 var pageServer = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ct := q.Get("ct")
@@ -54,6 +54,9 @@ var pageServer = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	}
 	if etag := q.Get("etag"); etag != "" {
 		w.Header().Set("ETag", etag)
+	}
+	if cd := q.Get("cd"); cd != "" {
+		w.Header().Set("Content-Disposition", cd)
 	}
 	status := http.StatusOK
 	if s := q.Get("status"); s != "" {
@@ -140,6 +143,8 @@ func TestInjectsOnlyIntoHTMLDocuments(t *testing.T) {
 		{"JSON", "/apps/open/page?ct=application/json", "GET", frameRequest},
 		{"plain text", "/apps/open/page?ct=text/plain", "GET", frameRequest},
 		{"UTF-16 HTML", "/apps/open/page?ct=" + url.QueryEscape("text/html; charset=UTF-16LE"), "GET", frameRequest},
+		{"UTF-16 HTML by another label", "/apps/open/page?ct=" + url.QueryEscape("text/html; charset=unicode"), "GET", frameRequest},
+		{"download", "/apps/open/page?cd=" + url.QueryEscape(`Attachment; filename="report.html"`), "GET", frameRequest},
 		{"204", "/apps/open/page?status=204", "GET", frameRequest},
 		{"206", "/apps/open/page?status=206", "GET", frameRequest},
 		{"404 page", "/apps/open/page?status=404", "GET", frameRequest},
@@ -167,6 +172,31 @@ func TestInjectsOnlyIntoHTMLDocuments(t *testing.T) {
 	}
 }
 
+// TestHTMLVariesWithHowItIsAsked checks that an injecting app's HTML
+// names the request headers that decide on the shim in Vary, injected or
+// not, so that no cache gives a fetch()'s copy to a frame; other bodies
+// and apps without the shim do not.
+func TestHTMLVariesWithHowItIsAsked(t *testing.T) {
+	base, _ := startInjectingGateway(t)
+	tok := token(t, agent("agent", 1))
+	for _, c := range []struct {
+		name, path string
+		hdr        []string
+		want       bool
+	}{
+		{"frame", "/apps/open/page", frameRequest, true},
+		{"fetch()", "/apps/open/page", []string{"Sec-Fetch-Dest", "empty"}, true},
+		{"JSON", "/apps/open/page?ct=application/json", frameRequest, false},
+		{"app with inject off", "/apps/plain/page", frameRequest, false},
+	} {
+		resp, _ := get(t, base+c.path, tok, c.hdr...)
+		vary := strings.Join(resp.Header.Values("Vary"), ", ")
+		if got := strings.Contains(vary, "Sec-Fetch-Dest") && strings.Contains(vary, "Accept") && strings.Contains(vary, "X-Requested-With"); got != c.want {
+			t.Errorf("%s: Vary %q; want the document headers: %v", c.name, vary, c.want)
+		}
+	}
+}
+
 // TestCommonKinds checks that every Content-Type bodyKind knows without
 // parsing is one it would parse to the same kind.
 func TestCommonKinds(t *testing.T) {
@@ -179,18 +209,22 @@ func TestCommonKinds(t *testing.T) {
 
 func TestBodyKind(t *testing.T) {
 	for ct, want := range map[string]string{
-		"text/html; charset=utf-8":          kindHTML,
-		"Text/HTML; Charset=\"UTF-8\"":      kindHTML,
-		"application/xhtml+xml":             kindHTML,
-		"text/css;charset=iso-8859-1":       kindCSS,
-		"text/html; charset=utf-16le":       "",
-		"text/html; charset=UTF-32":         "",
-		"text/css; charset=\"utf-16\"":      "",
-		"text/html; charset":                "",
-		"text/plain":                        "",
-		"":                                  "",
-		"application/json":                  "",
-		"text/html ; charset=windows-1252 ": kindHTML,
+		"text/html; charset=utf-8":           kindHTML,
+		"Text/HTML; Charset=\"UTF-8\"":       kindHTML,
+		"application/xhtml+xml":              kindHTML,
+		"text/css;charset=iso-8859-1":        kindCSS,
+		"text/html; charset=utf-16le":        "",
+		"text/html; charset=UTF-32":          "",
+		"text/css; charset=\"utf-16\"":       "",
+		"text/html; charset":                 "",
+		"text/plain":                         "",
+		"":                                   "",
+		"application/json":                   "",
+		"text/html ; charset=windows-1252 ":  kindHTML,
+		"text/html; charset=ucs-2":           "",
+		"text/html; charset=csUnicode":       "",
+		"text/html; charset=UnicodeFFFE":     "",
+		"text/html; charset=iso-10646-ucs-2": "",
 	} {
 		if got := bodyKind(http.Header{"Content-Type": {ct}}); got != want {
 			t.Errorf("bodyKind(%q) = %q, want %q", ct, got, want)
@@ -257,10 +291,19 @@ func TestShimRunsUnderThePagesCSP(t *testing.T) {
 				t.Errorf("shim not inlined: %s", body)
 			}
 		}},
+		{"XHTML: never inline, its & and < would break the XML", "script-src 'unsafe-inline'", func(t *testing.T, body string) {
+			if !strings.Contains(body, expectedShim(t)) {
+				t.Errorf("no plain external shim in XHTML: %s", body)
+			}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp, body := get(t, base+"/apps/open/page?csp="+url.QueryEscape(c.csp), tok, frameRequest...)
+			path := "/apps/open/page?csp=" + url.QueryEscape(c.csp)
+			if strings.HasPrefix(c.name, "XHTML") {
+				path += "&ct=application/xhtml%2Bxml"
+			}
+			resp, body := get(t, base+path, tok, frameRequest...)
 			if strings.Count(body, "data-helpdesk-app=") != 1 {
 				t.Fatalf("want exactly one shim: %s", body)
 			}

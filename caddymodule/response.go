@@ -93,16 +93,21 @@ func (rw *responseWriter) WriteHeader(status int) {
 func (rw *responseWriter) startBody(status int) {
 	// The cheap checks first: most responses of most apps are neither
 	// documents to inject into nor rewritten.
+	hdr := rw.Header()
+	if rw.app.shim != nil && status < 300 && bodyKind(hdr) == kindHTML {
+		// Whether the shim goes in depends on how the page is asked
+		// for: a cache must not give a fetch()'s copy to a frame.
+		hdr.Add("Vary", documentVary)
+	}
 	inject := rw.app.shim != nil && status < 300 && isDocumentRequest(rw.req)
 	if !inject && !rw.app.RewriteLinks || !hasBody(rw.req, status) {
 		return
 	}
-	hdr := rw.Header()
 	kind, coding := bodyKind(hdr), contentEncoding(hdr)
 	if kind == "" || !decodable(coding) {
 		return
 	}
-	inject = inject && kind == kindHTML
+	inject = inject && kind == kindHTML && !isAttachment(hdr)
 	if length, ok := contentLength(hdr); ok && inject && !rw.app.RewriteLinks && coding == "" {
 		// Only the shim changes the body: its length stays known, and
 		// the response needs no chunked encoding, once the first bytes
@@ -124,6 +129,11 @@ func (rw *responseWriter) startBody(status int) {
 	if inject {
 		tag := rw.app.shim
 		if acc := rewrite.ScriptAccessFor(hdr); acc != (rewrite.ScriptAccess{}) {
+			if acc.Inline && isXHTML(hdr) {
+				// The script's & and < would break the XML, and
+				// the page with it.
+				acc.Inline = false
+			}
 			tag = rw.h.shimTag(rw.app, acc)
 		}
 		rw.tagLen = len(tag)
@@ -144,6 +154,23 @@ func (rw *responseWriter) startBody(status int) {
 		rw.decoder = newDecoder(coding, out)
 		rw.body = rw.decoder
 	}
+}
+
+// isAttachment reports whether the response is a download: its body is
+// saved, not shown, and must stay as the app sent it.
+func isAttachment(hdr http.Header) bool {
+	cd := hdr.Get("Content-Disposition")
+	if cd == "" {
+		return false
+	}
+	disposition, _, _ := strings.Cut(cd, ";")
+	return strings.EqualFold(strings.TrimSpace(disposition), "attachment")
+}
+
+// isXHTML reports whether the response is XHTML, which browsers parse as XML.
+func isXHTML(hdr http.Header) bool {
+	mediaType, _, _ := strings.Cut(hdr.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(mediaType), "application/xhtml+xml")
 }
 
 // links describes, for the link rewriter, the app's path and the origins
