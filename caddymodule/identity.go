@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"slices"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -13,7 +14,11 @@ import (
 
 // IdentityHeaders names the request headers that carry the verified
 // identity to every app's backend. Each field takes a header name, or `off`
-// to send that field in no header. Whatever they are named, headers with
+// to send that field in no header. The names must differ, and none may be
+// a header that HTTP or the gateway gives a meaning of its own (Host,
+// Cookie, Authorization, hop-by-hop headers, Accept, Accept-Encoding,
+// Range, Origin, Referer, User-Agent, Content-*, If-*, Sec-*,
+// X-Forwarded-*, Forwarded). Whatever they are named, headers with
 // these names (and with the default names) that the client sent are deleted
 // first, comparing names without regard to case and taking `_` and `.` for
 // `-`: CGI-style backends read `X_Helpdesk_User_Role` and
@@ -66,20 +71,48 @@ func (ih IdentityHeaders) resolve() (IdentityHeaders, []string, error) {
 		}
 	}
 	defaults := defaultIdentityHeaders.fields()
+	used := make(map[string]string, len(defaults))
 	for i, f := range ih.fields() {
 		add(*defaults[i])
 		switch {
 		case *f == "":
 			*f = *defaults[i]
-		case *f == identityOff:
+		case strings.EqualFold(*f, identityOff):
+			*f = identityOff
 			continue
 		case !httpguts.ValidHeaderFieldName(*f):
 			return ih, nil, fmt.Errorf("identity header %q: not a valid header name", *f)
+		case reservedHeader(*f):
+			return ih, nil, fmt.Errorf("identity header %q: a header HTTP or the gateway itself uses", *f)
 		}
 		*f = textproto.CanonicalMIMEHeaderKey(*f)
+		n := normalizeHeaderName(*f)
+		if other, ok := used[n]; ok {
+			return ih, nil, fmt.Errorf("identity header %q: also the header of %s; one header carries one field", *f, other)
+		}
+		used[n] = identityFieldNames[i]
 		add(*f)
 	}
 	return ih, strip, nil
+}
+
+// identityFieldNames name the fields of IdentityHeaders in the order of
+// fields, as the Caddyfile does.
+var identityFieldNames = [identityFields]string{"user_id", "name", "email", "role", "division", "assertion"}
+
+// reservedHeader reports whether name is a header that HTTP or the gateway
+// gives a meaning of its own, which no identity header may take: the
+// gateway deletes identity header names from every client request.
+func reservedHeader(name string) bool {
+	n := normalizeHeaderName(name)
+	switch n {
+	case "host", "cookie", "authorization", "proxy-authorization", "connection", "keep-alive",
+		"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect", "forwarded",
+		"accept", "accept-encoding", "range", "if-range", "origin", "referer", "user-agent":
+		return true
+	}
+	return strings.HasPrefix(n, "content-") || strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "sec-") ||
+		strings.HasPrefix(n, "if-")
 }
 
 // identityFields is the number of identity headers.

@@ -326,3 +326,17 @@ func TestAPIAllowsTheHelpdeskOriginOnly(t *testing.T) {
 		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestIdentityHeaderOffInAnyCase checks that `off` switches a field off
+// however it is written, and makes no header named Off.
+func TestIdentityHeaderOffInAnyCase(t *testing.T) {
+	for _, off := range []string{"off", "OFF", "Off"} {
+		got, _, err := IdentityHeaders{Name: off}.resolve()
+		if err != nil {
+			t.Fatalf("%s: %v", off, err)
+		}
+		if got.Name != identityOff {
+			t.Errorf("name %s resolved to header %q; want it off", off, got.Name)
+		}
+	}
+}
