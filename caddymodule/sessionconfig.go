@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -50,8 +52,8 @@ type SessionConfig struct {
 	// JWKS is the URL of the Helpdesk's JSON Web Key Set. It is fetched on
 	// first use (and at start-up in the background), refreshed every 5
 	// minutes, refetched when a token names an unknown `kid` (at most once
-	// every 30 seconds), and its last good copy is used while it cannot be
-	// fetched. Tokens must name a `kid` when the set holds several keys.
+	// every 30 seconds; every second while no set could be fetched yet),
+	// and its last good copy is used while it cannot be fetched. Tokens must name a `kid` when the set holds several keys.
 	// Global placeholders are resolved when the module is provisioned.
 	JWKS string `json:"jwks,omitempty"`
 
@@ -82,6 +84,15 @@ type SessionConfig struct {
 	// verifies them (a secret only by a keyed digest), the issuer and the
 	// audience; set by provision.
 	scope string
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // claimFields are the identity fields a claim mapping may name.
@@ -178,9 +189,17 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 			Logf: func(format string, args ...any) { sugar.Warnf(format, args...) },
 		})
 		if err == nil {
+			if u, _ := url.Parse(jwksURL); u != nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+				logger.Warn("session jwks is fetched over plain http: whoever can alter that traffic can make the gateway accept sessions they sign",
+					zap.String("host", u.Host))
+			}
 			// Warm the key set so the first request does not wait for
 			// it; a failure is logged and retried on use.
-			go func() { _ = v.Refresh(ctx) }()
+			go func() {
+				if err := v.Refresh(ctx); err != nil && ctx.Err() == nil {
+					logger.Warn("fetching the session key set at start-up; retrying on use", zap.Error(err))
+				}
+			}()
 		}
 	}
 	if err != nil {

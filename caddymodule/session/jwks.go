@@ -88,7 +88,7 @@ func NewJWKS(jwksURL string, algs []string, opts Options, jo JWKSOptions) (*Veri
 	}
 	j := &jwks{
 		url:        u.String(),
-		display:    u.Redacted(),
+		display:    displayURL(u),
 		client:     jo.Client,
 		refreshAge: jo.RefreshInterval,
 		minRefetch: jo.MinRefetch,
@@ -127,11 +127,23 @@ func NewJWKS(jwksURL string, algs []string, opts Options, jo JWKSOptions) (*Veri
 	return newVerifier(allowed, nil, j, opts)
 }
 
+// noSetRefetch is the shortest time between two fetches while no key set
+// has been fetched yet, when it is shorter than the MinRefetch.
+const noSetRefetch = time.Second
+
+// displayURL is u as messages show it: without its password, query and
+// fragment, which may hold credentials.
+func displayURL(u *url.URL) string {
+	d := *u
+	d.RawQuery, d.ForceQuery, d.Fragment, d.RawFragment = "", false, "", ""
+	return d.Redacted()
+}
+
 // jwks is a JSON Web Key Set fetched from a URL, cached, refreshed when
 // stale and refetched, rate-limited, for unknown key ids.
 type jwks struct {
 	url        string
-	display    string // url without its password, for messages
+	display    string // url without its password and query, for messages
 	client     *http.Client
 	timeout    time.Duration // bound on one fetch
 	refreshAge time.Duration
@@ -240,7 +252,13 @@ func (j *jwks) update(seen *keySet, wait bool) *keySet {
 		return cur
 	}
 	now := j.now()
-	if !j.lastFetch.IsZero() && now.Sub(j.lastFetch) < j.minRefetch {
+	limit := j.minRefetch
+	if seen == nil {
+		// Without any set, every token fails: try again sooner, as when
+		// the key set's server was starting together with the gateway.
+		limit = min(limit, noSetRefetch)
+	}
+	if !j.lastFetch.IsZero() && now.Sub(j.lastFetch) < limit {
 		return seen
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), j.timeout)
