@@ -36,7 +36,7 @@ Ed25519 for EdDSA).
 It is meant for development and tests: a real Helpdesk issues its own
 session tokens. For example:
 
-	curl -H "Authorization: Bearer $(helpdesk-gateway helpdesk-token --role supervisor --division 1)" \
+	curl -H "Authorization: Bearer $(helpdesk-gateway helpdesk-token --issuer helpdesk-demo --role supervisor --division 1)" \
 		http://localhost:8080/apps/_api/apps
 `,
 		CobraFunc: func(cmd *cobra.Command) {

@@ -14,6 +14,7 @@ var errorMessages = map[int]string{
 	http.StatusUnauthorized:       "Sign in to the Helpdesk to open this app.",
 	http.StatusForbidden:          "Your role or division may not open this app.",
 	http.StatusNotFound:           "There is no such app.",
+	http.StatusMethodNotAllowed:   "The API answers GET and HEAD only.",
 	http.StatusServiceUnavailable: "The Helpdesk's sign-in keys cannot be reached; try again shortly.",
 }
 

@@ -340,3 +340,22 @@ func TestIdentityHeaderOffInAnyCase(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIRefusesOtherMethods checks the 405 of the API: Allow, and a body
+// that says what the API answers.
+func TestAPIRefusesOtherMethods(t *testing.T) {
+	g := startGateway(t, "")
+	req, err := http.NewRequest(http.MethodPost, g.url+"/apps/_api/apps", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token(t, agent("agent", 3)))
+	resp, body := do(t, req)
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("status %d, Allow %q; want 405, GET, HEAD", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	var e struct{ Message string }
+	if err := json.Unmarshal([]byte(body), &e); err != nil || !strings.Contains(e.Message, "GET and HEAD") {
+		t.Errorf("body %s: want a message naming GET and HEAD", body)
+	}
+}
