@@ -8,8 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
@@ -84,12 +85,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, name string) 
 // absolute, so a Helpdesk on another origin can use them as they are.
 func (h *Handler) manifest(r *http.Request, claims session.Claims) []manifestApp {
 	placement := r.URL.Query().Get("placement")
-	scheme := "http"
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		if s, ok := repl.GetString("http.request.scheme"); ok && s != "" {
-			scheme = s
-		}
-	}
+	scheme := requestScheme(r)
 	apps := make([]manifestApp, 0, len(h.Apps))
 	for _, a := range h.Apps {
 		if a.Disabled || placement != "" && a.Placement != placement || a.allows(claims) != nil {
@@ -112,6 +108,24 @@ func (h *Handler) manifest(r *http.Request, claims session.Claims) []manifestApp
 	return apps
 }
 
+// requestScheme is the scheme the client used: https over TLS, or as a
+// trusted proxy in front (the server's trusted_proxies) tells in its last
+// X-Forwarded-Proto, as Caddy's reverse_proxy reads it.
+func requestScheme(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool); trusted {
+		if v := r.Header.Values("X-Forwarded-Proto"); len(v) > 0 {
+			if proto := strings.ToLower(strings.TrimSpace(v[len(v)-1])); proto == "http" || proto == "https" {
+				scheme = proto
+			}
+		}
+	}
+	return scheme
+}
+
 // allowCORS lets a Helpdesk on another origin (an origin in frame_ancestors)
 // call the API with its credentials. It answers a preflight itself and then
 // reports false.
@@ -119,7 +133,7 @@ func (h *Handler) allowCORS(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	hdr := w.Header()
 	hdr.Add("Vary", "Origin")
-	if origin == "" || !slices.Contains(h.FrameAncestors, origin) {
+	if origin == "" || !slices.ContainsFunc(h.FrameAncestors, func(src string) bool { return rewrite.AncestorAllows(src, origin) }) {
 		return true
 	}
 	hdr.Set("Access-Control-Allow-Origin", origin)

@@ -1,17 +1,22 @@
 package caddymodule
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
 func TestIdentityHeadersComeOnlyFromVerifiedClaims(t *testing.T) {
@@ -357,5 +362,31 @@ func TestAPIRefusesOtherMethods(t *testing.T) {
 	var e struct{ Message string }
 	if err := json.Unmarshal([]byte(body), &e); err != nil || !strings.Contains(e.Message, "GET and HEAD") {
 		t.Errorf("body %s: want a message naming GET and HEAD", body)
+	}
+}
+
+// TestManifestSchemeBehindATrustedProxy checks the scheme of manifest
+// URLs: a trusted proxy that ends TLS says https in X-Forwarded-Proto; an
+// untrusted client cannot say so.
+func TestManifestSchemeBehindATrustedProxy(t *testing.T) {
+	h := &Handler{Apps: []*App{{ID: "crm", path: "/apps/crm/"}}}
+	for _, c := range []struct {
+		trusted bool
+		proto   []string
+		want    string
+	}{
+		{false, nil, "http://gw.test/apps/crm/"},
+		{false, []string{"https"}, "http://gw.test/apps/crm/"},
+		{true, []string{"https"}, "https://gw.test/apps/crm/"},
+		{true, []string{"http", "HTTPS"}, "https://gw.test/apps/crm/"},
+		{true, []string{"gopher"}, "http://gw.test/apps/crm/"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "http://gw.test/apps/_api/apps", nil)
+		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{caddyhttp.TrustedProxyVarKey: c.trusted}))
+		r.Header["X-Forwarded-Proto"] = c.proto
+		apps := h.manifest(r, session.Claims{UserID: "u-1"})
+		if len(apps) != 1 || apps[0].URL != c.want {
+			t.Errorf("trusted %v, X-Forwarded-Proto %q: %+v; want URL %s", c.trusted, c.proto, apps, c.want)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -35,6 +36,45 @@ func ValidateAncestor(src string) error {
 		return fmt.Errorf("frame ancestor %q: %w", src, err)
 	}
 	return nil
+}
+
+// AncestorAllows reports whether src, a frame ancestor that
+// ValidateAncestor accepts, names origin, an origin as a browser sends it
+// in an Origin header: schemes and hosts compare without regard to case, a
+// missing port is the scheme's default, and a "*." first label stands for
+// one or more labels. 'self' names no origin here.
+func AncestorAllows(src, origin string) bool {
+	srcScheme, srcHostport, ok := strings.Cut(src, "://")
+	scheme, hostport, ok2 := strings.Cut(origin, "://")
+	if !ok || !ok2 || !equalFold(srcScheme, scheme) {
+		return false
+	}
+	srcHost, srcPort, _ := splitOrigin(srcHostport)
+	host, port, _ := splitOrigin(hostport)
+	if originPort(scheme, srcPort) != originPort(scheme, port) {
+		return false
+	}
+	srcHost, host = strings.ToLower(srcHost), strings.ToLower(host)
+	if suffix, ok := strings.CutPrefix(srcHost, "*"); ok {
+		return len(host) > len(suffix) && strings.HasSuffix(host, suffix)
+	}
+	return srcHost == host
+}
+
+// originPort returns port as a number, the scheme's default when empty; -1
+// when it is not a port.
+func originPort(scheme, port string) int {
+	if port == "" {
+		if equalFold(scheme, "https") {
+			return 443
+		}
+		return 80
+	}
+	if !validPort(port) {
+		return -1
+	}
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // validateOrigin reports whether src is an http or https origin, optionally

@@ -304,3 +304,30 @@ func TestFrameAncestorsAllocations(t *testing.T) {
 		t.Errorf("FrameAncestors allocated %v times, want 1", allocs)
 	}
 }
+
+func TestAncestorAllows(t *testing.T) {
+	for _, tt := range []struct {
+		src, origin string
+		want        bool
+	}{
+		{"https://helpdesk.example.com", "https://helpdesk.example.com", true},
+		{"HTTPS://Helpdesk.Example.com", "https://helpdesk.example.com", true},
+		{"https://hd.example.org:443", "https://hd.example.org", true},
+		{"https://hd.example.org", "https://hd.example.org:443", true},
+		{"http://hd.example.org:8080", "http://hd.example.org:8080", true},
+		{"http://hd.example.org:8080", "http://hd.example.org", false},
+		{"https://*.example.net", "https://hd.example.net", true},
+		{"https://*.example.net", "https://a.b.example.net", true},
+		{"https://*.example.net", "https://example.net", false},
+		{"https://*.example.net", "https://evilexample.net", false},
+		{"https://helpdesk.example.com", "http://helpdesk.example.com", false},
+		{"https://helpdesk.example.com", "https://helpdesk.example.com.evil", false},
+		{"https://[::1]:9000", "https://[::1]:9000", true},
+		{"'self'", "https://helpdesk.example.com", false},
+		{"https://helpdesk.example.com", "null", false},
+	} {
+		if got := AncestorAllows(tt.src, tt.origin); got != tt.want {
+			t.Errorf("AncestorAllows(%q, %q) = %v, want %v", tt.src, tt.origin, got, tt.want)
+		}
+	}
+}
