@@ -172,6 +172,35 @@ func TestInjectsOnlyIntoHTMLDocuments(t *testing.T) {
 	}
 }
 
+// TestValidatorsMatchTheInjectedPage checks the answers that carry no
+// body but describe the injected one: a 304 revalidating it and a HEAD
+// keep its weak ETag, and the HEAD no Content-Length of the page without
+// the shim.
+func TestValidatorsMatchTheInjectedPage(t *testing.T) {
+	base, _ := startInjectingGateway(t)
+	tok := token(t, agent("agent", 1))
+	for _, c := range []struct{ name, method, query string }{
+		{"304", http.MethodGet, "&status=304"},
+		{"HEAD", http.MethodHead, ""},
+	} {
+		req, err := http.NewRequest(c.method, base+"/apps/open/page?etag=%22v1%22"+c.query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.AddCookie(&http.Cookie{Name: "hd_session", Value: tok})
+		for i := 0; i+1 < len(frameRequest); i += 2 {
+			req.Header.Set(frameRequest[i], frameRequest[i+1])
+		}
+		resp, _ := do(t, req)
+		if got := resp.Header.Get("ETag"); got != `W/"v1"` {
+			t.Errorf("%s: ETag = %q; want the injected page's W/\"v1\"", c.name, got)
+		}
+		if c.method == http.MethodHead && resp.Header.Get("Content-Length") != "" {
+			t.Errorf("HEAD: Content-Length %q of the page without the shim", resp.Header.Get("Content-Length"))
+		}
+	}
+}
+
 // TestHTMLVariesWithHowItIsAsked checks that an injecting app's HTML
 // names the request headers that decide on the shim in Vary, injected or
 // not, so that no cache gives a fetch()'s copy to a frame; other bodies

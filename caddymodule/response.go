@@ -100,6 +100,15 @@ func (rw *responseWriter) startBody(status int) {
 		hdr.Add("Vary", documentVary)
 	}
 	inject := rw.app.shim != nil && status < 300 && isDocumentRequest(rw.req)
+	if rw.app.shim != nil && isDocumentRequest(rw.req) && !hasBody(rw.req, status) &&
+		(status == http.StatusNotModified || inject && bodyKind(hdr) == kindHTML) {
+		// What a GET of the document would have had: a weak validator,
+		// for a body the shim may change, and no length to trust.
+		weakenETag(hdr)
+		if status != http.StatusNotModified {
+			hdr.Del("Content-Length")
+		}
+	}
 	if !inject && !rw.app.RewriteLinks || !hasBody(rw.req, status) {
 		return
 	}
@@ -116,9 +125,7 @@ func (rw *responseWriter) startBody(status int) {
 	} else {
 		hdr.Del("Content-Length")
 	}
-	if etag := hdr.Get("ETag"); strings.HasPrefix(etag, `"`) {
-		hdr.Set("ETag", "W/"+etag)
-	}
+	weakenETag(hdr)
 
 	var out io.Writer = rw.ResponseWriter
 	if coding != "" {
@@ -153,6 +160,14 @@ func (rw *responseWriter) startBody(status int) {
 	if coding != "" {
 		rw.decoder = newDecoder(coding, out)
 		rw.body = rw.decoder
+	}
+}
+
+// weakenETag makes a strong ETag weak: the body is not the upstream's
+// byte for byte (RFC 9110 §8.8.1).
+func weakenETag(hdr http.Header) {
+	if etag := hdr.Get("ETag"); strings.HasPrefix(etag, `"`) {
+		hdr.Set("ETag", "W/"+etag)
 	}
 }
 
