@@ -17,12 +17,7 @@ import (
 )
 
 func TestAssertionsAreReusedForHalfTheirLife(t *testing.T) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	file := filepath.Join(t.TempDir(), "assertion.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := assertionKeyFile(t)
 	a, err := newAsserter(caddy.Context{}, file, "", time.Minute, session.DefaultLeeway)
 	if err != nil {
 		t.Fatal(err)
@@ -63,12 +58,7 @@ func TestAssertionsAreReusedForHalfTheirLife(t *testing.T) {
 // moment the gateway accepts the session; so a session accepted within
 // the leeway gets an assertion that is still valid.
 func TestAssertionLastsWhileTheSessionIsAccepted(t *testing.T) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	file := filepath.Join(t.TempDir(), "assertion.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := assertionKeyFile(t)
 	const leeway = 30 * time.Second
 	a, err := newAsserter(caddy.Context{}, file, "", time.Minute, leeway)
 	if err != nil {
@@ -105,4 +95,15 @@ func TestAssertionKeyMustBeP256(t *testing.T) {
 	if _, err := newAsserter(caddy.Context{}, file, "", 10*time.Minute, 0); err == nil {
 		t.Error("an assertion TTL over 5m was accepted")
 	}
+}
+
+// assertionKeyFile writes a new P-256 key to a PEM file and returns its name.
+func assertionKeyFile(t *testing.T) string {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	file := filepath.Join(t.TempDir(), "assertion.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

@@ -1,17 +1,13 @@
 package caddymodule
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/fcgi"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestClientTrailersCannotCarryIdentity sends a chunked body whose declared
@@ -89,16 +85,6 @@ func TestClientTrailersCannotCarryIdentity(t *testing.T) {
 // still receive them.
 func TestConnectionCannotDropIdentity(t *testing.T) {
 	up := newUpstream(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_ = json.NewEncoder(w).Encode(seen{Header: r.Header})
-		}))
-	}()
-	t.Cleanup(func() { ln.Close() })
 	base := startCaddy(t, fmt.Sprintf(`
 	helpdesk_apps /apps {
 		session {
@@ -113,7 +99,7 @@ func TestConnectionCannotDropIdentity(t *testing.T) {
 				transport fastcgi
 			}
 		}
-	}`, testSecret, up.URL, ln.Addr()))
+	}`, testSecret, up.URL, fcgiEcho(t)))
 	for _, app := range []string{"http", "fcgi"} {
 		resp, body := rawGet(t, base, "/apps/"+app+"/echo",
 			"Cookie", "hd_session="+token(t, agent("agent", 3)),
@@ -136,25 +122,4 @@ func TestConnectionCannotDropIdentity(t *testing.T) {
 			t.Errorf("%s: X-App-Hop = %q: a header the client named in Connection must still be dropped", app, got)
 		}
 	}
-}
-
-// rawExchange sends a raw HTTP/1.1 request and returns the response.
-func rawExchange(t *testing.T, base, raw string) (*http.Response, string) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body)
 }

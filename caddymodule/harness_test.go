@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/fcgi"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -223,20 +224,25 @@ func do(t *testing.T, req *http.Request) (*http.Response, string) {
 // cleans or re-escapes it, and returns the response.
 func rawGet(t *testing.T, base, target string, hdr ...string) (*http.Response, string) {
 	t.Helper()
-	addr := strings.TrimPrefix(base, "http://")
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	var b strings.Builder
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", target, strings.TrimPrefix(base, "http://"))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		fmt.Fprintf(&b, "%s: %s\r\n", hdr[i], hdr[i+1])
+	}
+	b.WriteString("\r\n")
+	return rawExchange(t, base, b.String())
+}
+
+// rawExchange sends a raw HTTP/1.1 request and returns the response.
+func rawExchange(t *testing.T, base, raw string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", target, addr)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		fmt.Fprintf(&b, "%s: %s\r\n", hdr[i], hdr[i+1])
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(conn, b.String()); err != nil {
+	if _, err := io.WriteString(conn, raw); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -246,6 +252,23 @@ func rawGet(t *testing.T, base, target string, hdr ...string) (*http.Response, s
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp, string(body)
+}
+
+// fcgiEcho starts a FastCGI server that answers every request with the
+// seen headers, and returns its address.
+func fcgiEcho(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_ = json.NewEncoder(w).Encode(seen{Header: r.Header})
+		}))
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
 }
 
 // decodeSeen parses an upstream echo.

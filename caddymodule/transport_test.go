@@ -2,11 +2,8 @@ package caddymodule
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/fcgi"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,16 +131,6 @@ func TestUpstreamHostFollowsTheChosenUpstream(t *testing.T) {
 // and reads headers as CGI variables, folding `_`, `.` and case.
 func TestIdentityReachesEveryKindOfBackend(t *testing.T) {
 	up := newUpstream(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_ = json.NewEncoder(w).Encode(seen{Header: r.Header})
-		}))
-	}()
-	t.Cleanup(func() { ln.Close() })
 	base := startCaddy(t, fmt.Sprintf(`
 	helpdesk_apps /apps {
 		session {
@@ -164,7 +151,7 @@ func TestIdentityReachesEveryKindOfBackend(t *testing.T) {
 				transport fastcgi
 			}
 		}
-	}`, testSecret, up.URL, ln.Addr()))
+	}`, testSecret, up.URL, fcgiEcho(t)))
 	hdr := []string{"Cookie", "hd_session=" + token(t, agent("agent", 3))}
 	for _, name := range []string{"X-Helpdesk-User-Role", "x_helpdesk_user_role", "X.Helpdesk.User.Role", "X-Helpdesk-Assertion", "X_Helpdesk_Division_Id"} {
 		hdr = append(hdr, name, "owner")
