@@ -123,7 +123,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.identity, h.identityStrip, err = ih.resolve(); err != nil {
 		return err
 	}
-	scope := strings.Join([]string{h.Prefix, h.Session.scope}, "\x00")
+	scope := h.Prefix + "\x00" + h.Session.scope
 	if h.asserter, err = newAsserter(ctx, h.AssertionKey, scope, time.Duration(h.AssertionTTL), h.verifier.Leeway()); err != nil {
 		return err
 	}
@@ -291,9 +291,8 @@ func authStatus(err error) int {
 // prepareRequest hardens the request before it reaches the backend: the
 // Helpdesk's credentials and any client-sent identity are removed (from
 // trailers too, and from Connection, which could make a proxy drop what the
-// gateway sets), the
-// verified identity is set in placeholders and in headers, and the prefix
-// is stripped. A backend whose transport is an appTransport gets the
+// gateway sets), the verified identity is set in placeholders and in
+// headers, and the prefix is stripped. A backend whose transport is an appTransport gets the
 // identity headers from it, as the request leaves for the upstream; any
 // other backend gets them in the request it is handed, which
 // prepareRequest returns.

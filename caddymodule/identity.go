@@ -108,7 +108,7 @@ func reservedHeader(name string) bool {
 	switch n {
 	case "host", "cookie", "authorization", "proxy-authorization", "connection", "keep-alive",
 		"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect", "forwarded",
-		"accept", "accept-encoding", "range", "if-range", "origin", "referer", "user-agent":
+		"accept", "accept-encoding", "range", "origin", "referer", "user-agent":
 		return true
 	}
 	return strings.HasPrefix(n, "content-") || strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "sec-") ||

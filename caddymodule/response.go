@@ -93,26 +93,35 @@ func (rw *responseWriter) WriteHeader(status int) {
 func (rw *responseWriter) startBody(status int) {
 	// The cheap checks first: most responses of most apps are neither
 	// documents to inject into nor rewritten.
+	shim := rw.app.shim != nil
+	if !shim && !rw.app.RewriteLinks {
+		return
+	}
 	hdr := rw.Header()
-	if rw.app.shim != nil && status < 300 && bodyKind(hdr) == kindHTML {
+	kind := bodyKind(hdr)
+	doc := shim && isDocumentRequest(rw.req)
+	inject := doc && status < 300
+	if shim && status < 300 && kind == kindHTML {
 		// Whether the shim goes in depends on how the page is asked
 		// for: a cache must not give a fetch()'s copy to a frame.
 		hdr.Add("Vary", documentVary)
 	}
-	inject := rw.app.shim != nil && status < 300 && isDocumentRequest(rw.req)
-	if rw.app.shim != nil && isDocumentRequest(rw.req) && !hasBody(rw.req, status) &&
-		(status == http.StatusNotModified || inject && bodyKind(hdr) == kindHTML) {
-		// What a GET of the document would have had: a weak validator,
-		// for a body the shim may change, and no length to trust.
-		weakenETag(hdr)
-		if status != http.StatusNotModified {
-			hdr.Del("Content-Length")
+	if !hasBody(rw.req, status) {
+		if doc && (status == http.StatusNotModified || inject && kind == kindHTML) {
+			// What a GET of the document would have had: a weak
+			// validator, for a body the shim may change, and no
+			// length to trust.
+			weakenETag(hdr)
+			if status != http.StatusNotModified {
+				hdr.Del("Content-Length")
+			}
 		}
-	}
-	if !inject && !rw.app.RewriteLinks || !hasBody(rw.req, status) {
 		return
 	}
-	kind, coding := bodyKind(hdr), contentEncoding(hdr)
+	if !inject && !rw.app.RewriteLinks {
+		return
+	}
+	coding := contentEncoding(hdr)
 	if kind == "" || !decodable(coding) {
 		return
 	}

@@ -53,7 +53,8 @@ type SessionConfig struct {
 	// first use (and at start-up in the background), refreshed every 5
 	// minutes, refetched when a token names an unknown `kid` (at most once
 	// every 30 seconds; every second while no set could be fetched yet),
-	// and its last good copy is used while it cannot be fetched. Tokens must name a `kid` when the set holds several keys.
+	// and its last good copy is used while it cannot be fetched. Tokens
+	// must name a `kid` when the set holds several keys.
 	// Global placeholders are resolved when the module is provisioned.
 	JWKS string `json:"jwks,omitempty"`
 

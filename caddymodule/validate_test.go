@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
@@ -83,6 +85,31 @@ func TestSessionLeeway(t *testing.T) {
 		}
 		if got := v.Leeway(); got != c.want {
 			t.Errorf("leeway %v: the verifier tolerates %s; want %s", c.leeway, got, c.want)
+		}
+	}
+}
+
+// TestPlainHTTPKeySetIsWarnedAbout checks the start-up warning for a key
+// set fetched over plain http from another machine, and its absence for
+// https and for this machine.
+func TestPlainHTTPKeySetIsWarnedAbout(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		warn bool
+	}{
+		{"http://192.0.2.1/jwks.json", true},
+		{"https://192.0.2.1/jwks.json", false},
+		{"http://127.0.0.1:1/jwks.json", false},
+		{"http://localhost:1/jwks.json", false},
+	} {
+		core, logs := observer.New(zap.WarnLevel)
+		ctx, cancel := context.WithCancel(t.Context())
+		if _, _, err := (&SessionConfig{JWKS: c.url}).provision(caddy.Context{Context: ctx}, zap.New(core)); err != nil {
+			t.Fatal(err)
+		}
+		cancel() // the start-up fetch ends without a warning of its own
+		if got := logs.FilterMessageSnippet("plain http").Len() > 0; got != c.warn {
+			t.Errorf("%s: warned %v; want %v", c.url, got, c.warn)
 		}
 	}
 }

@@ -2,7 +2,7 @@ package rewrite
 
 import (
 	"bytes"
-	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -53,7 +53,7 @@ func (l Location) Rewrite(loc, upstreamPath string) string {
 	if scheme != "" && scheme != "http" && scheme != "https" {
 		return loc
 	}
-	rest, suffix := rest, ""
+	suffix := ""
 	if i := strings.IndexAny(rest, "?#"); i >= 0 {
 		rest, suffix = rest[:i], rest[i:]
 	}
@@ -234,7 +234,7 @@ func ipv4(host string) (string, bool) {
 		return "", false
 	}
 	addr |= nums[last]
-	return fmt.Sprintf("%d.%d.%d.%d", addr>>24, addr>>16&0xff, addr>>8&0xff, addr&0xff), true
+	return netip.AddrFrom4([4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}).String(), true
 }
 
 // own reports whether host, the host[:port] of a URL, is one of l.OwnHosts.

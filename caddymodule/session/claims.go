@@ -82,8 +82,8 @@ func (m Mapping) validate() error {
 
 // apply reads the identity fields of payload. The role is lower-cased in
 // ASCII only (LowerRole): Unicode case mapping would make "ADMİN", with a
-// dotted capital I, the role "admin". A field with a control character other than tab is
-// malformed: no header could carry it to a backend.
+// dotted capital I, the role "admin". A field with a control character
+// other than tab is malformed: no header could carry it to a backend.
 func (m Mapping) apply(payload map[string]any) (Claims, error) {
 	c := Claims{
 		UserID:   claimString(payload, m.UserID),
