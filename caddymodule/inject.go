@@ -4,22 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"html"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
-
-// maxZstdWindow bounds the memory a zstd-encoded app page may make the
-// decoder hold; RFC 8878 §3.1.1.1.2 recommends decoders support 8 MiB.
-const maxZstdWindow = 8 << 20
 
 // shimAttrs returns the attributes of the shim's script element that do not
 // change per response: the app id, the Helpdesk origins it may talk to (the
@@ -225,87 +216,3 @@ func narrowAcceptEncoding(h http.Header) {
 	}
 	h.Set("Accept-Encoding", strings.Join(keep, ", "))
 }
-
-// decoder streams a compressed body through the rewriting stages: the
-// backend writes compressed bytes into a pipe, and a goroutine decodes them
-// into the first stage, whose last writes to the client. Nothing is buffered
-// beyond the decoder's window.
-type decoder struct {
-	pw   *io.PipeWriter
-	done chan error
-}
-
-// newDecoder starts decoding coding into w.
-func newDecoder(coding string, w io.Writer) *decoder {
-	pr, pw := io.Pipe()
-	d := &decoder{pw: pw, done: make(chan error, 1)}
-	go func() {
-		err := decodeInto(coding, pr, w)
-		// A decoder that stops early must not leave the backend blocked.
-		pr.CloseWithError(err)
-		d.done <- err
-	}()
-	return d
-}
-
-// decodeInto copies the decoded form of r to w.
-func decodeInto(coding string, r io.Reader, w io.Writer) error {
-	switch coding {
-	case "gzip":
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return fmt.Errorf("reading gzip body: %w", err)
-		}
-		if _, err := io.Copy(w, zr); err != nil {
-			return fmt.Errorf("decoding gzip body: %w", err)
-		}
-		return zr.Close()
-	case "zstd":
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(maxZstdWindow))
-		if err != nil {
-			return fmt.Errorf("reading zstd body: %w", err)
-		}
-		defer zr.Close()
-		if _, err := io.Copy(w, zr); err != nil {
-			return fmt.Errorf("decoding zstd body: %w", err)
-		}
-		return nil
-	}
-	return fmt.Errorf("unsupported content coding %q", coding)
-}
-
-// Write hands compressed bytes to the decoding goroutine.
-func (d *decoder) Write(p []byte) (int, error) { return d.pw.Write(p) }
-
-// Close ends the compressed body and waits until it is decoded and handed
-// to the stages.
-func (d *decoder) Close() error {
-	d.pw.Close()
-	return <-d.done
-}
-
-// lockedWriter serialises the decoding goroutine's writes with the handler
-// goroutine's flushes of the same response writer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  http.ResponseWriter
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-func (l *lockedWriter) flush() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return http.NewResponseController(l.w).Flush()
-}
-
-// Interface guards
-var (
-	_ io.WriteCloser = (*decoder)(nil)
-	_ io.Writer      = (*lockedWriter)(nil)
-)

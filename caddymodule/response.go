@@ -36,10 +36,9 @@ type responseWriter struct {
 	// stages rewrite the body, the first writing into the second; the last
 	// writes to the client.
 	stages []stage
-	// decoder, when the body is compressed, decodes it into the stages.
+	// decoder, when the body is compressed, decodes it into the stages;
+	// from then on its goroutine alone writes to the client and flushes it.
 	decoder *decoder
-	// locked is the client writer shared with a decoding goroutine.
-	locked *lockedWriter
 
 	// heldStatus, when not zero, is the status of a response whose header
 	// waits for the first bytes of its body, which tell whether the shim
@@ -139,8 +138,6 @@ func (rw *responseWriter) startBody(status int) {
 	var out io.Writer = rw.ResponseWriter
 	if coding != "" {
 		hdr.Del("Content-Encoding")
-		rw.locked = &lockedWriter{w: rw.ResponseWriter}
-		out = rw.locked
 	}
 	if inject {
 		tag := rw.app.shim
@@ -167,7 +164,7 @@ func (rw *responseWriter) startBody(status int) {
 	}
 	rw.body = out
 	if coding != "" {
-		rw.decoder = newDecoder(coding, out)
+		rw.decoder = newDecoder(coding, out, rw.flushStages)
 		rw.body = rw.decoder
 	}
 }
@@ -312,11 +309,17 @@ func (rw *responseWriter) FlushError() error {
 	if rw.heldStatus != 0 {
 		rw.releaseHeader(nil)
 	}
-	if rw.locked != nil {
-		// The decoding goroutine drives the stages; flush what reached
-		// the client.
-		return rw.locked.flush()
+	if rw.decoder != nil {
+		// The decoding goroutine drives the stages: it flushes them in
+		// order with the bytes.
+		return rw.decoder.Flush()
 	}
+	return rw.flushStages()
+}
+
+// flushStages has each stage write what it can of what it holds, first to
+// last, then flushes the client.
+func (rw *responseWriter) flushStages() error {
 	for _, st := range rw.stages {
 		if err := st.Flush(); err != nil {
 			return err

@@ -3,12 +3,15 @@ package caddymodule
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/net/websocket"
 )
 
@@ -133,5 +136,149 @@ func TestServerSentEventsStreamUnbuffered(t *testing.T) {
 	close(release)
 	if got := readEvent(); got != "data: second" {
 		t.Fatalf("second event %q", got)
+	}
+}
+
+// streamedPage is an HTML page its upstream sends in two parts, flushing
+// after the first: streamedFirst ends where a link rewriter can let go of
+// it, after a whole tag.
+const (
+	streamedFirst  = "<!doctype html><html><head><title>t</title></head><body><p>first</p><a href=\"/next\">next</a>"
+	streamedSecond = "<p>second</p></body></html>"
+)
+
+// startStreamedPageGateway runs the gateway with app `shim` (the shim
+// injected) and app `links` (links rewritten too), whose upstream sends
+// streamedFirst, in the coding the query's enc names (gzip, zstd, or
+// none), flushes it, and sends streamedSecond only once the test closes
+// the channel it put in releases before the request.
+func startStreamedPageGateway(t *testing.T) (base string, releases chan chan struct{}) {
+	t.Helper()
+	releases = make(chan chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		release := <-releases
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		var out io.Writer = w
+		var flushEncoder func() error
+		switch enc := r.URL.Query().Get("enc"); enc {
+		case "gzip":
+			zw := gzip.NewWriter(w)
+			defer zw.Close()
+			out, flushEncoder = zw, zw.Flush
+			w.Header().Set("Content-Encoding", enc)
+		case "zstd":
+			zw, err := zstd.NewWriter(w)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer zw.Close()
+			out, flushEncoder = zw, zw.Flush
+			w.Header().Set("Content-Encoding", enc)
+		}
+		io.WriteString(out, streamedFirst)
+		if flushEncoder != nil {
+			flushEncoder()
+		}
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+		io.WriteString(out, streamedSecond)
+	}))
+	t.Cleanup(up.Close)
+	base = startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps {
+		session {
+			hmac_secret %s
+		}
+		app shim {
+			to %[2]s
+		}
+		app links {
+			rewrite_links on
+			to %[2]s
+		}
+	}`, testSecret, up.URL))
+	return base, releases
+}
+
+// A page an app streams reaches the frame as it comes, compressed or not:
+// what the upstream flushed is in the browser before the rest is sent.
+func TestStreamedPagesFlushThroughRewriting(t *testing.T) {
+	base, releases := startStreamedPageGateway(t)
+	tok := token(t, agent("agent", 1))
+	for _, app := range []string{"shim", "links"} {
+		for _, enc := range []string{"none", "gzip", "zstd"} {
+			t.Run(app+"/"+enc, func(t *testing.T) {
+				release := make(chan struct{})
+				releases <- release
+				released := false
+				defer func() {
+					if !released {
+						close(release)
+					}
+				}()
+				req, err := http.NewRequest(http.MethodGet, base+"/apps/"+app+"/?enc="+enc, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.AddCookie(&http.Cookie{Name: "hd_session", Value: tok})
+				for i := 0; i+1 < len(frameRequest); i += 2 {
+					req.Header.Set(frameRequest[i], frameRequest[i+1])
+				}
+				req.Header.Set("Accept-Encoding", "identity")
+				resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+
+				// Read until the first part is in; the upstream sends
+				// the second only after that.
+				var got strings.Builder
+				firstIn := make(chan error, 1)
+				go func() {
+					buf := make([]byte, 1024)
+					for !strings.Contains(got.String(), "<p>first</p>") {
+						n, err := resp.Body.Read(buf)
+						got.Write(buf[:n])
+						if err != nil {
+							firstIn <- err
+							return
+						}
+					}
+					firstIn <- nil
+				}()
+				select {
+				case err := <-firstIn:
+					if err != nil {
+						t.Fatalf("reading the first part: %v", err)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("what the upstream flushed did not reach the client")
+				}
+				released = true
+				close(release)
+				rest, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				page := got.String() + string(rest)
+				if !strings.HasPrefix(page, "<!doctype html><html><head><script src=\"/apps/_bridge/client.js") {
+					t.Errorf("no shim after <head>: %q", page)
+				}
+				wantLink := `href="/next"`
+				if app == "links" {
+					wantLink = `href="/apps/links/next"`
+				}
+				if !strings.Contains(page, wantLink) || !strings.HasSuffix(page, streamedSecond) {
+					t.Errorf("page %q; want %s and the second part at the end", page, wantLink)
+				}
+			})
+		}
 	}
 }
