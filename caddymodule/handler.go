@@ -316,8 +316,16 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 	} else {
 		id.set(r.Header)
 	}
+	doc := app.shim != nil && isDocumentRequest(r)
+	if doc {
+		// The whole document, for the shim to go in: a range of the
+		// upstream's would pass without it, at offsets the injected page
+		// does not have (a browser resuming a cut-off load, say).
+		r.Header.Del("Range")
+		r.Header.Del("If-Range")
+	}
 	// Bodies the gateway rewrites must come in a coding it can decode.
-	if app.RewriteLinks || app.shim != nil && isDocumentRequest(r) {
+	if app.RewriteLinks || doc {
 		narrowAcceptEncoding(r.Header)
 	}
 

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -198,6 +200,50 @@ func TestValidatorsMatchTheInjectedPage(t *testing.T) {
 		if c.method == http.MethodHead && resp.Header.Get("Content-Length") != "" {
 			t.Errorf("HEAD: Content-Length %q of the page without the shim", resp.Header.Get("Content-Length"))
 		}
+		if c.method == http.MethodHead && resp.Header.Get("Accept-Ranges") != "none" {
+			t.Errorf("HEAD: Accept-Ranges %q; want none, as the page's GET", resp.Header.Get("Accept-Ranges"))
+		}
+	}
+}
+
+// A document is never served in ranges of the upstream's bytes, which
+// would lack the shim and sit at offsets the injected page does not have:
+// a browser resuming a cut-off load of the page (Range with If-Range on
+// its Last-Modified) gets it whole, and the page offers no ranges. A
+// fetch() of the same URL still gets its range.
+func TestDocumentsAreNeverRanged(t *testing.T) {
+	modified := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		http.ServeContent(w, r, "page.html", modified, strings.NewReader(testPage))
+	}))
+	t.Cleanup(up.Close)
+	base := startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps {
+		session {
+			hmac_secret %s
+		}
+		app open {
+			to %s
+		}
+	}`, testSecret, up.URL))
+	tok := token(t, agent("agent", 1))
+	ranged := []string{"Range", "bytes=20-", "If-Range", modified.Format(http.TimeFormat)}
+
+	resp, body := get(t, base+"/apps/open/page", tok, append(ranged, frameRequest...)...)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<head><script src=") || !strings.HasPrefix(body, "<!doctype") {
+		t.Errorf("frame load with a range: %d %q; want the whole page with the shim", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("Accept-Ranges"); got != "none" {
+		t.Errorf("injected page: Accept-Ranges %q; want none", got)
+	}
+
+	resp, body = get(t, base+"/apps/open/page", tok, append(ranged, "Sec-Fetch-Dest", "empty")...)
+	if resp.StatusCode != http.StatusPartialContent || body != testPage[20:] {
+		t.Errorf("fetch() with a range: %d %q; want 206 and the range", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("Accept-Ranges"); got != "bytes" {
+		t.Errorf("fetch(): Accept-Ranges %q; want the upstream's bytes", got)
 	}
 }
 

@@ -86,8 +86,9 @@ func (rw *responseWriter) WriteHeader(status int) {
 
 // startBody routes the body through the stages it needs: the link
 // rewriter for HTML and CSS of an app with rewrite_links, then the shim
-// injector for HTML documents. A changed body has no known length, and a
-// strong validator becomes weak (RFC 9110 §8.8.1); a decoded body loses its
+// injector for HTML documents. A changed body keeps its length only when
+// the shim alone changes it, a strong validator becomes weak (RFC 9110
+// §8.8.1), it offers no ranges, and a decoded body loses its
 // Content-Encoding.
 func (rw *responseWriter) startBody(status int) {
 	// The cheap checks first: most responses of most apps are neither
@@ -113,6 +114,7 @@ func (rw *responseWriter) startBody(status int) {
 			weakenETag(hdr)
 			if status != http.StatusNotModified {
 				hdr.Del("Content-Length")
+				hdr["Accept-Ranges"] = []string{"none"}
 			}
 		}
 		return
@@ -134,6 +136,8 @@ func (rw *responseWriter) startBody(status int) {
 		hdr.Del("Content-Length")
 	}
 	weakenETag(hdr)
+	// Ranges of the upstream's bytes are not ranges of this body.
+	hdr["Accept-Ranges"] = []string{"none"}
 
 	var out io.Writer = rw.ResponseWriter
 	if coding != "" {
