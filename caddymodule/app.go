@@ -101,6 +101,9 @@ type App struct {
 	// that do not change per response, and shim the element in its usual
 	// form; both nil when injection is off.
 	shimAttrs, shim []byte
+	// etagDigest marks the ETags of the bodies the gateway changes with
+	// the settings that shape them.
+	etagDigest string
 }
 
 // Placements and modes an app may use.

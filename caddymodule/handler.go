@@ -147,6 +147,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			app.shimAttrs = shimAttrs(app, h.FrameAncestors, h.Prefix)
 			app.shim = h.shimTag(app, rewrite.ScriptAccess{})
 		}
+		app.etagDigest = bodyDigest(app, h.Prefix)
 		h.apps[app.ID] = app
 	}
 	return nil
@@ -237,6 +238,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return err
 	}
 	rw := newResponseWriter(w, r, h, app, upstreamPath)
+	rw.askForBody()
 	defer func() {
 		if cerr := rw.close(); cerr != nil {
 			h.logger.Error("finishing app response", zap.String("app", app.ID), zap.Error(cerr))
@@ -316,19 +318,6 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 	} else {
 		id.set(r.Header)
 	}
-	doc := app.shim != nil && isDocumentRequest(r)
-	if doc {
-		// The whole document, for the shim to go in: a range of the
-		// upstream's would pass without it, at offsets the injected page
-		// does not have (a browser resuming a cut-off load, say).
-		r.Header.Del("Range")
-		r.Header.Del("If-Range")
-	}
-	// Bodies the gateway rewrites must come in a coding it can decode.
-	if app.RewriteLinks || doc {
-		narrowAcceptEncoding(r.Header)
-	}
-
 	// Keep the client's escaping (an encoded slash in an app's own path,
 	// say) only where it encodes the very path that was routed; net/url
 	// ignores a RawPath that is not a valid encoding of Path.

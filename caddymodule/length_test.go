@@ -48,6 +48,7 @@ func TestInjectedResponseLength(t *testing.T) {
 			h := &Handler{ancestors: "'self'"}
 			app := &App{ID: "x", prefix: "/apps/x", path: "/apps/x/", shim: []byte(shim)}
 			rw := newResponseWriter(rec, req, h, app, "/")
+			rw.askForBody()
 			rw.Header().Set("Content-Type", "text/html")
 			if c.length != "" {
 				rw.Header().Set("Content-Length", c.length)

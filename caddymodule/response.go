@@ -30,6 +30,13 @@ type responseWriter struct {
 	upstreamPath string
 	wroteHeader  bool
 
+	// doc is set when the app injects the shim and the request loads a
+	// document or a frame.
+	doc bool
+	// revalidating is set when the request revalidates a body the
+	// gateway changed under the app's current settings.
+	revalidating bool
+
 	// body receives the body when it is rewritten: the first stage, or the
 	// decoder in front of it; nil when the body passes through.
 	body io.Writer
@@ -62,6 +69,27 @@ func newResponseWriter(w http.ResponseWriter, r *http.Request, h *Handler, app *
 		h:                     h,
 		app:                   app,
 		upstreamPath:          upstreamPath,
+	}
+}
+
+// askForBody shapes the request for a body the gateway may change: in a
+// coding it can decode; for a document, whole, since a range of the
+// upstream's would have no shim and offsets the injected page does not
+// have (a browser resuming a cut-off load, say); and revalidated against
+// the upstream's own ETags.
+func (rw *responseWriter) askForBody() {
+	app, hdr := rw.app, rw.req.Header
+	rw.doc = app.shim != nil && isDocumentRequest(rw.req)
+	if !rw.doc && !app.RewriteLinks {
+		return
+	}
+	if rw.doc {
+		hdr.Del("Range")
+		hdr.Del("If-Range")
+	}
+	narrowAcceptEncoding(hdr)
+	if _, ok := hdr["If-None-Match"]; ok {
+		rw.revalidating = upstreamETags(hdr, app.etagDigest)
 	}
 }
 
@@ -99,7 +127,7 @@ func (rw *responseWriter) startBody(status int) {
 	}
 	hdr := rw.Header()
 	kind := bodyKind(hdr)
-	doc := shim && isDocumentRequest(rw.req)
+	doc := rw.doc
 	inject := doc && status < 300
 	if shim && status < 300 && kind == kindHTML {
 		// Whether the shim goes in depends on how the page is asked
@@ -107,14 +135,14 @@ func (rw *responseWriter) startBody(status int) {
 		hdr.Add("Vary", documentVary)
 	}
 	if !hasBody(rw.req, status) {
-		if doc && (status == http.StatusNotModified || inject && kind == kindHTML) {
-			// What a GET of the document would have had: a weak
-			// validator, for a body the shim may change, and no
-			// length to trust.
-			weakenETag(hdr)
+		if status == http.StatusNotModified && (doc || rw.revalidating) || inject && kind == kindHTML {
+			// What a GET of the changed body would have had, for a
+			// cache to keep with it: its ETag, no ranges and, but for
+			// a 304, which does not say, no length to trust.
+			markETag(hdr, rw.app.etagDigest)
+			hdr["Accept-Ranges"] = []string{"none"}
 			if status != http.StatusNotModified {
 				hdr.Del("Content-Length")
-				hdr["Accept-Ranges"] = []string{"none"}
 			}
 		}
 		return
@@ -135,7 +163,7 @@ func (rw *responseWriter) startBody(status int) {
 	} else {
 		hdr.Del("Content-Length")
 	}
-	weakenETag(hdr)
+	markETag(hdr, rw.app.etagDigest)
 	// Ranges of the upstream's bytes are not ranges of this body.
 	hdr["Accept-Ranges"] = []string{"none"}
 
@@ -170,14 +198,6 @@ func (rw *responseWriter) startBody(status int) {
 	if coding != "" {
 		rw.decoder = newDecoder(coding, out, rw.flushStages)
 		rw.body = rw.decoder
-	}
-}
-
-// weakenETag makes a strong ETag weak: the body is not the upstream's
-// byte for byte (RFC 9110 §8.8.1).
-func weakenETag(hdr http.Header) {
-	if etag := hdr.Get("ETag"); strings.HasPrefix(etag, `"`) {
-		hdr.Set("ETag", "W/"+etag)
 	}
 }
 
