@@ -3,7 +3,9 @@ package session_test
 import (
 	"crypto"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -253,4 +255,29 @@ func truncateSig(tb testing.TB, sig string) string {
 		tb.Fatal(err)
 	}
 	return base64.RawURLEncoding.EncodeToString(raw[:len(raw)-1])
+}
+
+// TestAttackDuplicateHeaderParameters presents correctly signed tokens
+// whose header names a parameter twice, which JSON parsers read
+// differently (first or last wins): a verifier that picked one reading for
+// the algorithm and another for the signature could be steered. Such a
+// header must be refused whatever the values.
+func TestAttackDuplicateHeaderParameters(t *testing.T) {
+	v := newVerifier(t, session.Options{})
+	payload := string(mustJSON(t, claimsWith(nil)))
+	for _, header := range []string{
+		`{"alg":"HS256","alg":"HS256"}`,
+		`{"alg":"none","alg":"HS256"}`,
+		`{"alg":"HS256","alg":"none"}`,
+		`{"alg":"HS256","kid":"a","kid":"b"}`,
+		`{"alg":"HS256","typ":"JWT","typ":"JWT"}`,
+	} {
+		t.Run(header, func(t *testing.T) {
+			mac := hmac.New(sha256.New, secret32)
+			mac.Write([]byte(b64(header) + "." + b64(payload)))
+			token := rawToken(header, payload, mac.Sum(nil))
+			_, err := v.Verify(token, testNow)
+			checkError(t, err, session.ErrMalformed)
+		})
+	}
 }

@@ -1,9 +1,12 @@
 package session
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -52,9 +55,9 @@ func parseHeader(token string) (header, error) {
 	if _, err := segment.DecodeString(s); err != nil {
 		return header{}, fmt.Errorf("signature: invalid base64url: %w", ErrMalformed)
 	}
-	var params map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &params); err != nil || params == nil {
-		return header{}, fmt.Errorf("header is not a json object: %w", ErrMalformed)
+	params, err := headerParams(raw)
+	if err != nil {
+		return header{}, fmt.Errorf("header: %w: %w", err, ErrMalformed)
 	}
 	for _, name := range []string{"crit", "b64"} {
 		if _, ok := params[name]; ok {
@@ -71,6 +74,40 @@ func parseHeader(token string) (header, error) {
 		}
 	}
 	return hdr, nil
+}
+
+// headerParams returns the parameters of a JOSE header, which must be a
+// JSON object that names each parameter once (RFC 7515 §4): JSON parsers
+// differ on which of two values wins, and the verifier must not read one
+// while the signature library reads the other.
+func headerParams(raw []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("not a json object")
+	}
+	params := make(map[string]json.RawMessage)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, errors.New("not a json object")
+		}
+		name := tok.(string) // object keys are strings
+		if _, dup := params[name]; dup {
+			return nil, errors.New("a parameter named twice")
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, errors.New("not a json object")
+		}
+		params[name] = value
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, errors.New("not a json object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the json object")
+	}
+	return params, nil
 }
 
 func isSegmentByte(c byte) bool {
