@@ -200,6 +200,7 @@ func TestValidatorsMatchTheInjectedPage(t *testing.T) {
 		for i := 0; i+1 < len(frameRequest); i += 2 {
 			req.Header.Set(frameRequest[i], frameRequest[i+1])
 		}
+		req.Header.Set("If-None-Match", etag)
 		resp, _ := do(t, req)
 		if got := resp.Header.Get("ETag"); got != etag {
 			t.Errorf("%s: ETag = %q; want the injected page's %q", c.name, got, etag)

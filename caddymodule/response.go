@@ -135,10 +135,12 @@ func (rw *responseWriter) startBody(status int) {
 		hdr.Add("Vary", documentVary)
 	}
 	if !hasBody(rw.req, status) {
-		if status == http.StatusNotModified && (doc || rw.revalidating) || inject && kind == kindHTML {
+		if status == http.StatusNotModified && rw.revalidating || inject && kind == kindHTML {
 			// What a GET of the changed body would have had, for a
 			// cache to keep with it: its ETag, no ranges and, but for
-			// a 304, which does not say, no length to trust.
+			// a 304, which does not say, no length to trust. A 304
+			// for a copy the gateway did not change (a PDF loaded
+			// into a frame, say) passes as it is.
 			markETag(hdr, rw.app.etagDigest)
 			hdr["Accept-Ranges"] = []string{"none"}
 			if status != http.StatusNotModified {
