@@ -11,6 +11,7 @@ import (
 // errorMessages are the default explanations of the statuses the handler
 // answers with itself.
 var errorMessages = map[int]string{
+	http.StatusBadRequest:         "This address reads differently to a browser and to the gateway (an encoded slash or dot segment), so it opens no app.",
 	http.StatusUnauthorized:       "Sign in to the Helpdesk to open this app.",
 	http.StatusForbidden:          "Your role or division may not open this app.",
 	http.StatusNotFound:           "There is no such app.",

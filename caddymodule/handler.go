@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -197,26 +198,26 @@ func validatePrefix(prefix string) error {
 // ServeHTTP routes requests under the prefix to their app and passes every
 // other request to next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// Routing uses the decoded, cleaned path: no dot segment, encoded or not,
-	// and no doubled slash can change which app a request reaches.
-	cleaned := caddyhttp.CleanPath(r.URL.Path, true)
-	rest, ok := strings.CutPrefix(cleaned, h.Prefix)
-	if !ok || (rest != "" && rest[0] != '/') {
+	// A browser files cookies, redirects and service workers by the raw
+	// path, where %2F is data; routing reads it decoded and cleaned. A path
+	// the two readings put in different places is refused before anything
+	// else, so that no URL the browser scopes to one place reaches another.
+	pl, err := rewrite.Locate(r.URL.EscapedPath(), h.Prefix)
+	if err != nil {
+		return h.deny(w, r, http.StatusBadRequest, nil, err)
+	}
+	if !pl.Under {
 		return next.ServeHTTP(w, r)
 	}
-	id, sub, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
-	switch id {
+	switch pl.Name {
 	case bridgePath:
-		return h.serveBridge(w, r, sub)
+		return h.serveBridge(w, r, strings.TrimPrefix(pl.Rest, "/"))
 	case apiPath:
-		return h.serveAPI(w, r, sub)
+		return h.serveAPI(w, r, strings.TrimPrefix(pl.Rest, "/"))
 	}
-	app := h.apps[id]
-	if app == nil || app.Disabled {
-		return h.deny(w, r, http.StatusNotFound, app, errors.New("no such app"))
-	}
-	if sub == "" && !strings.HasSuffix(rest, "/") {
-		target := app.path
+	if pl.Rest == "" && pl.Name != "" {
+		// Whether the app exists or not: the answer tells nothing.
+		target := h.Prefix + "/" + pl.Name + "/"
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}
@@ -224,20 +225,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
+	// The session first: to a client without one, an app that exists
+	// and one that does not answer alike, so app ids cannot be listed.
+	app := h.apps[pl.Name]
 	claims, err := h.authenticate(r)
 	if err != nil {
 		return h.deny(w, r, authStatus(err), app, err)
+	}
+	if app == nil || app.Disabled {
+		return h.deny(w, r, http.StatusNotFound, app, errors.New("no such app"))
 	}
 	if err := app.allows(claims); err != nil {
 		return h.deny(w, r, http.StatusForbidden, app, err)
 	}
 
-	upstreamPath := rest[1+len(id):] // "/" + sub
-	r, err = h.prepareRequest(r, app, upstreamPath, claims)
+	upstreamPath, err := url.PathUnescape(pl.Rest)
+	if err != nil {
+		return h.deny(w, r, http.StatusBadRequest, app, err)
+	}
+	r, err = h.prepareRequest(r, app, pl.Rest, upstreamPath, claims)
 	if err != nil {
 		return err
 	}
-	rw := newResponseWriter(w, r, h, app, upstreamPath)
+	rw := newResponseWriter(w, r, h, app, pl.Rest)
 	rw.askForBody()
 	defer func() {
 		if cerr := rw.close(); cerr != nil {
@@ -291,17 +301,19 @@ func authStatus(err error) int {
 }
 
 // prepareRequest hardens the request before it reaches the backend: the
-// Helpdesk's credentials and any client-sent identity are removed (from
-// trailers too, and from Connection, which could make a proxy drop what the
-// gateway sets), the verified identity is set in placeholders and in
-// headers, and the prefix is stripped. A backend whose transport is an appTransport gets the
-// identity headers from it, as the request leaves for the upstream; any
-// other backend gets them in the request it is handed, which
-// prepareRequest returns.
-func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string, claims session.Claims) (*http.Request, error) {
+// Helpdesk's credentials and any client-sent identity are removed (and
+// their names from Connection, which could make a proxy drop what the
+// gateway sets), every trailer is dropped, the verified identity is set in
+// placeholders and in headers, and the prefix is stripped: the backend sees
+// the path that follows the app's, rawPath escaped and upstreamPath
+// decoded. A backend whose transport is an appTransport gets the identity
+// headers from it, as the request leaves for the upstream; any other
+// backend gets them in the request it is handed, which prepareRequest
+// returns.
+func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPath string, claims session.Claims) (*http.Request, error) {
 	h.source.Strip(r.Header)
 	h.guardConnection(r.Header)
-	r = h.guardTrailers(r)
+	r = dropTrailers(r)
 	if app.IsolateCookies {
 		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
 	}
@@ -318,15 +330,9 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, upstreamPath string,
 	} else {
 		id.set(r.Header)
 	}
-	// Keep the client's escaping (an encoded slash in an app's own path,
-	// say) only where it encodes the very path that was routed; net/url
-	// ignores a RawPath that is not a valid encoding of Path.
-	rawPath := ""
-	if r.URL.RawPath != "" {
-		if after, ok := strings.CutPrefix(caddyhttp.CleanPath(r.URL.RawPath, true), app.path); ok {
-			rawPath = "/" + after
-		}
-	}
+	// The path as the client escaped it: an encoded slash inside the
+	// app's own path (RabbitMQ's vhost %2F, GitLab's group%2Fproject)
+	// reaches the upstream as sent.
 	r.URL.Path, r.URL.RawPath = upstreamPath, rawPath
 	r.Header.Set(forwardedPrefix, app.prefix)
 

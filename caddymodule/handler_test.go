@@ -142,7 +142,7 @@ func TestRedirectsBareAppPathToSlashFormKeepingQuery(t *testing.T) {
 func TestUnknownAndDisabledAppsAreNotFound(t *testing.T) {
 	g := startGateway(t, "")
 	tok := token(t, agent("admin", 3))
-	for _, path := range []string{"/apps/nope/", "/apps/off/", "/apps/off", "/apps/", "/apps", "/apps/_api/", "/apps/OPEN/"} {
+	for _, path := range []string{"/apps/nope/", "/apps/off/", "/apps/", "/apps", "/apps/_api/", "/apps/OPEN/"} {
 		t.Run(path, func(t *testing.T) {
 			resp, body := get(t, g.url+path, tok)
 			if resp.StatusCode != http.StatusNotFound {
@@ -152,6 +152,31 @@ func TestUnknownAndDisabledAppsAreNotFound(t *testing.T) {
 	}
 	if n := g.a.requests(); n != 0 {
 		t.Errorf("upstream received %d requests; want 0", n)
+	}
+}
+
+// App ids cannot be listed by probing without a session: an app that
+// exists, one that is disabled and one that does not exist answer alike.
+func TestAppIDsAreNotEnumerableWithoutASession(t *testing.T) {
+	g := startGateway(t, "")
+	for _, c := range []struct {
+		paths []string
+		want  int
+	}{
+		{[]string{"/apps/open/", "/apps/off/", "/apps/nope/", "/apps/admins/x"}, http.StatusUnauthorized},
+		{[]string{"/apps/open", "/apps/off", "/apps/nope"}, http.StatusPermanentRedirect},
+	} {
+		for _, path := range c.paths {
+			resp, body := get(t, g.url+path, "")
+			if resp.StatusCode != c.want {
+				t.Errorf("%s: status %d; want %d: %s", path, resp.StatusCode, c.want, body)
+			}
+			if c.want == http.StatusPermanentRedirect {
+				if loc := resp.Header.Get("Location"); loc != path+"/" {
+					t.Errorf("%s: Location %q; want %q", path, loc, path+"/")
+				}
+			}
+		}
 	}
 }
 
@@ -465,13 +490,28 @@ func TestPathTricksNeverReachAnotherAppOrSkipAccess(t *testing.T) {
 		{"dot segments into a forbidden app", "/apps/open/../admins/echo", agentTok, 403, false},
 		{"encoded dot segments", "/apps/open/%2e%2e/admins/echo", agentTok, 403, false},
 		{"upper-case encoded dots", "/apps/open/%2E%2E/admins/echo", agentTok, 403, false},
-		{"encoded slashes", "/apps/open%2f..%2fadmins/echo", agentTok, 403, false},
-		{"double slash", "/apps//admins/echo", agentTok, 403, false},
 		{"dot segment without a session", "/apps/open/%2e%2e/admins/echo", "", 401, false},
-		{"climbing out of the prefix", "/apps/admins/..%2f..%2fopen/echo", agentTok, 200, true},
 		{"climbing out from deep inside", "/apps/admins/x/%2e%2e/%2e%2e/%2e%2e/echo", "", 200, true},
 		{"single dot", "/apps/./admins/echo", agentTok, 403, false},
 		{"backslash is not a separator", "/apps/open/..%5cadmins/echo", agentTok, 200, false},
+		{"encoded backslash stays data", "/apps/open/..%5C..%5C..%5Cadmins/echo", agentTok, 200, false},
+		{"encoded dots stay dots", "/apps/open/x/%2E%2e/echo", agentTok, 200, false},
+
+		// A browser reads %2F as data and files these URLs under the
+		// first app (its cookies go with them); decoded, they lead
+		// elsewhere. Refused, with or without a session.
+		{"encoded slash in the app id", "/apps/open%2f..%2fadmins/echo", agentTok, 400, false},
+		{"encoded slash from one app into another", "/apps/admins/..%2fopen/echo", agentTok, 400, false},
+		{"encoded slash, upper case", "/apps/admins/..%2Fopen/echo", "", 400, false},
+		{"encoded slash out of the prefix", "/apps/admins/..%2f..%2fopen/echo", agentTok, 400, false},
+		{"encoded slash from the Helpdesk into an app", "/auth/refresh/..%2f..%2fapps/open/echo", agentTok, 400, false},
+		{"encoded slash into the prefix", "/x/..%2fapps/open/echo", "", 400, false},
+		{"encoded prefix", "/apps%2fopen/echo", agentTok, 400, false},
+		{"escaped letter in the prefix", "/%61pps/open/echo", agentTok, 400, false},
+		{"escaped letter in the app id", "/apps/op%65n/echo", agentTok, 400, false},
+		{"double slash before the app id", "/apps//admins/echo", agentTok, 400, false},
+		{"encoded slash and dots inside the app", "/apps/open/x/..%2fecho", agentTok, 400, false},
+		{"bridge by an encoded slash", "/apps/open/..%2f_bridge/client.js", "", 400, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -499,14 +539,27 @@ func TestPathTricksNeverReachAnotherAppOrSkipAccess(t *testing.T) {
 	}
 }
 
+// Encoded slashes that stay inside one app are data the tool gave them:
+// they reach it as sent.
 func TestKeepsEncodedSlashesInsideAnAppPath(t *testing.T) {
 	g := startGateway(t, "")
-	resp, body := rawGet(t, g.url, "/apps/open/files/a%2Fb", "Cookie", "hd_session="+token(t, agent("agent", 3)))
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d: %s", resp.StatusCode, body)
-	}
-	if s := decodeSeen(t, body); s.URI != "/files/a%2Fb" {
-		t.Errorf("upstream request-target %q; want /files/a%%2Fb", s.URI)
+	for _, c := range []struct{ name, target, want string }{
+		{"a file name", "/apps/open/files/a%2Fb", "/files/a%2Fb"},
+		{"RabbitMQ's default vhost", "/apps/open/api/queues/%2F/orders", "/api/queues/%2F/orders"},
+		{"RabbitMQ's default vhost, lower case", "/apps/open/api/exchanges/%2f", "/api/exchanges/%2f"},
+		{"GitLab's project path", "/apps/open/api/v4/projects/group%2Fproject/issues?state=opened", "/api/v4/projects/group%2Fproject/issues?state=opened"},
+		{"GitLab's nested group", "/apps/open/api/v4/projects/a%2Fb%2Fc", "/api/v4/projects/a%2Fb%2Fc"},
+		{"encoded backslash", "/apps/open/share/a%5Cb", "/share/a%5Cb"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := rawGet(t, g.url, c.target, "Cookie", "hd_session="+token(t, agent("agent", 3)))
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if s := decodeSeen(t, body); s.URI != c.want {
+				t.Errorf("upstream request-target %q; want %q", s.URI, c.want)
+			}
+		})
 	}
 }
 
@@ -515,12 +568,14 @@ func TestHandleErrorsRendersDenials(t *testing.T) {
 		respond "custom {err.status_code}"
 	}`)
 	for path, want := range map[string]string{
-		"/apps/open/":   "custom 401",
-		"/apps/nope/":   "custom 404",
-		"/apps/admins/": "custom 403",
+		"/apps/open/":                   "custom 401",
+		"/apps/nope/":                   "custom 404",
+		"/apps/admins/":                 "custom 403",
+		"/apps/admins/..%2fopen/":       "custom 400",
+		"/apps/../apps/open%2f../open/": "custom 400",
 	} {
 		tok := ""
-		if path == "/apps/admins/" {
+		if path != "/apps/open/" {
 			tok = token(t, agent("agent", 3))
 		}
 		resp, body := get(t, g.url+path, tok)

@@ -1,9 +1,7 @@
 package caddymodule
 
 import (
-	"io"
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -11,9 +9,9 @@ import (
 // served under.
 const forwardedPrefix = "X-Forwarded-Prefix"
 
-// gatewayOwned reports whether a client must not send, as a trailer, or
-// name in Connection, the header called name: an identity header (by its
-// normalised name), a credential of the Helpdesk, or X-Forwarded-Prefix.
+// gatewayOwned reports whether a client must not name in Connection the
+// header called name: an identity header (by its normalised name), a
+// credential of the Helpdesk, or X-Forwarded-Prefix.
 func (h *Handler) gatewayOwned(name string) bool {
 	for _, strip := range h.identityStrip {
 		if foldedEqual(name, strip) {
@@ -72,47 +70,17 @@ func (h *Handler) namesOwned(v string) bool {
 	return false
 }
 
-// guardTrailers keeps the headers the gateway owns out of a request's
-// trailers, which a proxy forwards: a client may declare, say,
-// X-Helpdesk-User-Role as a trailer of a chunked body. The request gets a
-// map of the declared trailers it may send, filled from what the client
-// sent once its body is read to the end, and so returns a shallow copy of
-// r when the client declared any.
-func (h *Handler) guardTrailers(r *http.Request) *http.Request {
-	if r.Trailer == nil || r.Body == nil || r.Body == http.NoBody {
+// dropTrailers keeps a request's trailers from its backend, which a proxy
+// would forward: a client could name one like a header the gateway sets, or
+// one a backend's header_up sets (X-Webauth-User for Grafana, say), and an
+// upstream that merges trailers into headers would believe it. Browsers
+// send no request trailers. The request is copied, so that the map the
+// server fills at the body's end is not the one the backend reads.
+func dropTrailers(r *http.Request) *http.Request {
+	if r.Trailer == nil {
 		return r
 	}
-	declared := r.Trailer
 	r = r.WithContext(r.Context())
-	r.Trailer = make(http.Header, len(declared))
-	for name := range declared {
-		if !h.gatewayOwned(name) {
-			r.Trailer[name] = nil
-		}
-	}
-	r.Body = &trailerGuard{ReadCloser: r.Body, h: h, from: declared, to: r.Trailer}
+	r.Trailer = nil
 	return r
-}
-
-// trailerGuard copies a request's trailers, less those the gateway owns,
-// when its body reaches EOF: net/http sets the trailers it read in the
-// original request's map just before.
-type trailerGuard struct {
-	io.ReadCloser
-	h        *Handler
-	from, to http.Header
-}
-
-// Read reads the body, and at its end publishes the trailers.
-func (g *trailerGuard) Read(p []byte) (int, error) {
-	n, err := g.ReadCloser.Read(p)
-	if err == io.EOF && g.from != nil {
-		for name, values := range g.from {
-			if !g.h.gatewayOwned(name) {
-				g.to[name] = slices.Clone(values)
-			}
-		}
-		g.from = nil
-	}
-	return n, err
 }

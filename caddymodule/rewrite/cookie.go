@@ -15,7 +15,9 @@ import (
 // is kept; any other path p is cleaned with path.Clean, so that its dot
 // segments cannot climb out, and becomes appPath followed by p without its
 // leading slash. A kept path needs no cleaning: browsers match a cookie's
-// path as a plain prefix of the request's path. A cookie without a Path
+// path as a plain prefix of the request's path. A path that, so scoped,
+// Within does not place in the app (an encoded slash next to dots, which
+// climbs out once decoded) becomes appPath. A cookie without a Path
 // attribute keeps none: browsers then scope it to the directory of the
 // request, which is already under appPath.
 //
@@ -37,7 +39,11 @@ func SetCookie(value, appPath string) string {
 			s.cut(i, i+1+len(attr))
 		case equalFold(name, "path"):
 			p := trimSpace(rawValue)
-			if head, tail := scopePath(p, appPath); head != "" || tail != p || !hasValue {
+			head, tail := scopePath(p, appPath)
+			if !Within(head+tail, appPath[:len(appPath)-1]) {
+				head, tail = appPath, ""
+			}
+			if head != "" || tail != p || !hasValue {
 				nameEnd := i + 1 + len(rawName) - len(trimLeftSpace(rawName)) + len(name)
 				s.cut(nameEnd, i+1+len(attr))
 				s.b.WriteByte('=')

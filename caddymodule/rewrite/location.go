@@ -33,10 +33,13 @@ type Location struct {
 // in http(s) and relative URLs, any number of slashes before a host, and
 // the host percent-decoded, mapped by IDNA and, for IPv4, in any of its
 // numeric forms. It resolves a relative reference against upstreamPath,
-// the unescaped path of the request as the app saw it (without the prefix,
+// the escaped path of the request as the app saw it (without the prefix,
 // like /a/b), so that dot segments cannot climb out of the prefix, and
 // keeps its path's escaping, query and fragment byte for byte, invalid
 // escapes included. A path already under l.Prefix is not prefixed again.
+// A path that Within does not place in the app (an encoded slash next to
+// dots that would climb out of it, once decoded) becomes the app's root,
+// l.Prefix + "/", without query or fragment.
 // An http(s) URL without "//" after its scheme, which a browser reads as
 // relative or as naming a host depending on the page's own scheme, is
 // taken as relative: it stays in the app.
@@ -75,10 +78,13 @@ func (l Location) Rewrite(loc, upstreamPath string) string {
 	for prefix == "" && strings.HasPrefix(p, "//") {
 		p = p[1:] // a reference starting with "//" would name a host
 	}
-	if under(p, prefix) {
-		prefix = ""
+	if !under(p, prefix) {
+		p = prefix + p
 	}
-	return prefix + p + suffix
+	if !Within(p, prefix) {
+		return prefix + "/"
+	}
+	return p + suffix
 }
 
 // RewriteRefresh rewrites the URL of a Refresh header, `<seconds>;
@@ -262,14 +268,13 @@ func hostname(hostport string) string {
 	return hostport
 }
 
-// resolve returns the relative path reference ref, escaped, resolved against
-// base, an unescaped absolute path.
+// resolve returns the relative path reference ref resolved against base,
+// both escaped, base an absolute path.
 func resolve(base, ref string) string {
-	b := (&url.URL{Path: base}).EscapedPath()
 	if ref == "" {
-		return b
+		return base
 	}
-	return b[:strings.LastIndexByte(b, '/')+1] + ref
+	return base[:strings.LastIndexByte(base, '/')+1] + ref
 }
 
 // removeDotSegments returns p as a path starting with "/" and without "."
