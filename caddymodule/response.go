@@ -2,14 +2,19 @@ package caddymodule
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/helpdeskapps/gateway/caddymodule/htmlstream"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
@@ -24,9 +29,11 @@ import (
 // flushes work.
 type responseWriter struct {
 	caddyhttp.ResponseWriterWrapper
-	req          *http.Request
-	h            *Handler
-	app          *App
+	req *http.Request
+	h   *Handler
+	app *App
+	// upstreamPath is the escaped path the backend was asked for, which
+	// relative redirects resolve against.
 	upstreamPath string
 	wroteHeader  bool
 
@@ -47,6 +54,15 @@ type responseWriter struct {
 	// from then on its goroutine alone writes to the client and flushes it.
 	decoder *decoder
 
+	// siteHeaders are the origin-wide headers (rewrite.OriginWide) that
+	// the site set before the backend ran, such as Caddy's Alt-Svc or a
+	// header directive's Strict-Transport-Security: the site's own to
+	// send, they survive; the app's are dropped. Nil when there are none.
+	siteHeaders http.Header
+	// refused is set when the app's response is replaced by a 502 page;
+	// its body is then discarded.
+	refused bool
+
 	// heldStatus, when not zero, is the status of a response whose header
 	// waits for the first bytes of its body, which tell whether the shim
 	// goes in: then its Content-Length, length, grows by tagLen.
@@ -63,13 +79,23 @@ type stage interface {
 }
 
 func newResponseWriter(w http.ResponseWriter, r *http.Request, h *Handler, app *App, upstreamPath string) *responseWriter {
-	return &responseWriter{
+	rw := &responseWriter{
 		ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
 		req:                   r,
 		h:                     h,
 		app:                   app,
 		upstreamPath:          upstreamPath,
 	}
+	hdr := w.Header()
+	for _, name := range rewrite.OriginWide {
+		if v, ok := hdr[name]; ok {
+			if rw.siteHeaders == nil {
+				rw.siteHeaders = make(http.Header)
+			}
+			rw.siteHeaders[name] = slices.Clone(v)
+		}
+	}
+	return rw
 }
 
 // askForBody shapes the request for a body the gateway may change: in a
@@ -105,11 +131,51 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.wroteHeader = true
-	rw.rewriteHeaders()
+	if err := rw.rewriteHeaders(status); err != nil {
+		rw.refuse(err)
+		return
+	}
 	rw.startBody(status)
 	if rw.heldStatus == 0 {
 		rw.ResponseWriterWrapper.WriteHeader(status)
 	}
+}
+
+// maxHeaderBytes bounds the header block of an app's response, counted as
+// HTTP/1.1 writes it, that the gateway rewrites and passes on: browsers
+// refuse more (Chromium at 256 KiB), and a rewrite must never be asked to
+// grow an unbounded input.
+const maxHeaderBytes = 256 << 10
+
+// errHeaderTooLarge is reported for a response whose header block exceeds
+// maxHeaderBytes.
+var errHeaderTooLarge = fmt.Errorf("header block larger than %d bytes", maxHeaderBytes)
+
+// headerBytes returns the size of hdr as HTTP/1.1 writes it, stopping
+// early once it exceeds maxHeaderBytes.
+func headerBytes(hdr http.Header) int {
+	n := 0
+	for name, values := range hdr {
+		for _, v := range values {
+			n += len(name) + len(v) + len(": \r\n")
+		}
+		if n > maxHeaderBytes {
+			break
+		}
+	}
+	return n
+}
+
+// refuse answers with the gateway's 502 page instead of the app's
+// response, whose headers it could not pass on safely; the app's body is
+// then discarded.
+func (rw *responseWriter) refuse(err error) {
+	rw.h.logger.Error("refusing an app's response", zap.String("app", rw.app.ID), zap.Error(err))
+	rw.refused = true
+	hdr := rw.Header()
+	clear(hdr)
+	_ = rewrite.AddFrameAncestors(hdr, rw.h.ancestors) // cannot fail: no policy
+	writeErrorPage(rw.ResponseWriterWrapper.ResponseWriter, rw.req, http.StatusBadGateway)
 }
 
 // startBody routes the body through the stages it needs: the link
@@ -234,12 +300,27 @@ func (rw *responseWriter) links() *htmlstream.Links {
 	return &htmlstream.Links{Prefix: rw.app.prefix, Origins: origins, Keep: []string{rw.h.Prefix + "/"}}
 }
 
-// rewriteHeaders applies the frame, Location (and Refresh) and Set-Cookie
-// rules.
-func (rw *responseWriter) rewriteHeaders() {
+// rewriteHeaders applies the frame, Location (and Refresh), service worker
+// and Set-Cookie rules, drops the headers that act on the whole origin and
+// keeps every rewritten header out of the trailers. It reports an error
+// for a response it cannot pass on: headers too large, or too many
+// policies to rewrite.
+func (rw *responseWriter) rewriteHeaders(status int) error {
 	hdr := rw.Header()
-	rewrite.AddFrameAncestors(hdr, rw.h.ancestors)
-	if loc, refresh := hdr.Get("Location"), hdr.Get("Refresh"); loc != "" || refresh != "" {
+	if status == http.StatusSwitchingProtocols {
+		// The connection is the backend's from now on: there is no
+		// page to frame, and nothing to refuse it with.
+		hdr.Del("Content-Security-Policy")
+		hdr.Del("Content-Security-Policy-Report-Only")
+	} else if headerBytes(hdr) > maxHeaderBytes {
+		return errHeaderTooLarge
+	}
+	if err := rewrite.AddFrameAncestors(hdr, rw.h.ancestors); err != nil {
+		return err
+	}
+	rw.dropOriginWide(hdr)
+	loc, refresh, swa := hdr.Get("Location"), hdr.Get("Refresh"), hdr.Get("Service-Worker-Allowed")
+	if loc != "" || refresh != "" || swa != "" {
 		l := rewrite.Location{Prefix: rw.app.prefix, OwnHosts: rw.ownHosts()}
 		if loc != "" {
 			hdr.Set("Location", l.Rewrite(loc, rw.upstreamPath))
@@ -247,6 +328,18 @@ func (rw *responseWriter) rewriteHeaders() {
 		if refresh != "" {
 			hdr.Set("Refresh", l.RewriteRefresh(refresh, rw.upstreamPath))
 		}
+		if swa != "" {
+			// A service worker's scope must stay in the app: one
+			// scoped to "/" would answer every request of the origin,
+			// and outlive the app.
+			hdr.Set("Service-Worker-Allowed", l.ScopeServiceWorkerAllowed(swa, rw.upstreamPath))
+		}
+	}
+	if len(hdr["Link"]) > 0 {
+		rewrite.DropServiceWorkerLinks(hdr)
+	}
+	if len(hdr["Trailer"]) > 0 {
+		dropRewrittenTrailers(hdr)
 	}
 	if len(hdr["Set-Cookie"]) > 0 {
 		cookie := rw.h.source.Cookie
@@ -261,6 +354,50 @@ func (rw *responseWriter) rewriteHeaders() {
 			}
 		}
 	}
+	return nil
+}
+
+// dropOriginWide removes from hdr the headers whose effect reaches past the
+// app's path (rewrite.OriginWide), but for the site's own.
+func (rw *responseWriter) dropOriginWide(hdr http.Header) {
+	for _, name := range rewrite.OriginWide {
+		if _, ok := hdr[name]; !ok {
+			continue
+		}
+		if site, ok := rw.siteHeaders[name]; ok {
+			hdr[name] = site
+			continue
+		}
+		delete(hdr, name)
+		if c := rw.h.logger.Check(zapcore.DebugLevel, "dropped an origin-wide header from an app's response"); c != nil {
+			c.Write(zap.String("app", rw.app.ID), zap.String("header", name))
+		}
+	}
+}
+
+// dropRewrittenTrailers removes from hdr's Trailer header the names of the
+// headers the gateway rewrites or drops (rewrite.Rewritten): sent as
+// trailers, they would escape its rules. Trailers the backend adds without
+// declaring them are removed when the response ends.
+func dropRewrittenTrailers(hdr http.Header) {
+	values := hdr["Trailer"]
+	kept := values[:0]
+	for _, v := range values {
+		var names []string
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name != "" && !slices.Contains(rewrite.Rewritten, textproto.CanonicalMIMEHeaderKey(name)) {
+				names = append(names, name)
+			}
+		}
+		if len(names) > 0 {
+			kept = append(kept, strings.Join(names, ", "))
+		}
+	}
+	if len(kept) == 0 {
+		delete(hdr, "Trailer")
+		return
+	}
+	hdr["Trailer"] = kept
 }
 
 // ownHosts are the hosts that absolute URLs in an app's redirects may name
@@ -301,6 +438,9 @@ func (rw *responseWriter) releaseHeader(start []byte) {
 // Write writes the headers first if the backend did not.
 func (rw *responseWriter) Write(p []byte) (int, error) {
 	rw.ensureHeader()
+	if rw.refused {
+		return len(p), nil
+	}
 	if rw.heldStatus != 0 {
 		if len(p) == 0 {
 			return 0, nil
@@ -317,6 +457,9 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 // body: through the stages, or by the underlying writer's own means.
 func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	rw.ensureHeader()
+	if rw.refused {
+		return io.Copy(io.Discard, r)
+	}
 	if rw.heldStatus != 0 {
 		// Write releases the header with the body's first bytes.
 		return io.Copy(struct{ io.Writer }{rw}, r)
@@ -332,6 +475,9 @@ func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 // the underlying writer and send headers that were never rewritten.
 func (rw *responseWriter) FlushError() error {
 	rw.ensureHeader()
+	if rw.refused {
+		return nil
+	}
 	if rw.heldStatus != 0 {
 		rw.releaseHeader(nil)
 	}
@@ -355,10 +501,18 @@ func (rw *responseWriter) flushStages() error {
 }
 
 // close finishes a rewritten body: the rest of a compressed body is
-// decoded, then each stage, first to last, writes what it held back.
+// decoded, then each stage, first to last, writes what it held back. The
+// trailers the backend added undeclared, named like a rewritten header,
+// are dropped.
 func (rw *responseWriter) close() error {
 	if rw.heldStatus != 0 {
 		rw.releaseHeader(nil) // no body was written
+	}
+	hdr := rw.Header()
+	for name := range hdr {
+		if t, ok := strings.CutPrefix(name, http.TrailerPrefix); ok && slices.Contains(rewrite.Rewritten, textproto.CanonicalMIMEHeaderKey(t)) {
+			delete(hdr, name)
+		}
 	}
 	var errs []error
 	if rw.decoder != nil {

@@ -217,38 +217,47 @@ func endsInNumber(label string) bool {
 // In each policy the first frame-ancestors directive is replaced, later ones
 // are removed, and one is appended to a policy that has none. Other
 // directives are kept byte for byte; only whitespace at the end of a policy
-// is dropped. A policy that is empty or only whitespace becomes
-// "frame-ancestors " + ancestors.
+// is dropped. Policies that are empty or only whitespace enforce nothing and
+// are dropped; a value made only of them becomes
+// "frame-ancestors " + ancestors. The result is longer than value by at most
+// the length of "; frame-ancestors " + ancestors for each policy that is
+// not empty (CountPolicies).
 func FrameAncestors(value, ancestors string) string {
-	policies := strings.Count(value, ",") + 1
 	var b strings.Builder
-	b.Grow(len(value) + policies*(len("; "+frameAncestors+" ")+len(ancestors)))
-	for i := 0; ; i++ {
-		policy, rest, more := strings.Cut(value, ",")
-		if i > 0 {
+	b.Grow(len(value) + len("; "+frameAncestors+" ") + len(ancestors))
+	for policy := range strings.SplitSeq(value, ",") {
+		if trimRightSpace(policy) == "" {
+			continue
+		}
+		if b.Len() > 0 {
 			b.WriteByte(',')
 		}
-		writePolicy(&b, policy, ancestors, i == 0)
-		if !more {
-			return b.String()
-		}
-		value = rest
+		writePolicy(&b, policy, ancestors)
 	}
+	if b.Len() == 0 {
+		writeFrameAncestors(&b, ancestors)
+	}
+	return b.String()
 }
 
-// writePolicy writes policy to b with its frame-ancestors directives
-// replaced by one that lists ancestors. first tells whether policy starts the
-// header value; later policies that are only whitespace get a space after
-// the comma. Whitespace that would end the policy is left out.
-func writePolicy(b *strings.Builder, policy, ancestors string, first bool) {
-	policy = trimRightSpace(policy)
-	if policy == "" {
-		if !first {
-			b.WriteByte(' ')
+// CountPolicies returns the number of policies in value, a
+// Content-Security-Policy header value, that are not empty or only
+// whitespace.
+func CountPolicies(value string) int {
+	n := 0
+	for policy := range strings.SplitSeq(value, ",") {
+		if trimRightSpace(policy) != "" {
+			n++
 		}
-		writeFrameAncestors(b, ancestors)
-		return
 	}
+	return n
+}
+
+// writePolicy writes policy, which is not only whitespace, to b with its
+// frame-ancestors directives replaced by one that lists ancestors.
+// Whitespace that would end the policy is left out.
+func writePolicy(b *strings.Builder, policy, ancestors string) {
+	policy = trimRightSpace(policy)
 	replaced := false
 	space := "" // after the last directive written, written if another follows
 	for i, rest, more := 0, policy, true; more; i++ {
@@ -299,16 +308,39 @@ func isFrameAncestors(directive string) bool {
 		(len(directive) == n || isSpace(directive[n]))
 }
 
+// MaxPolicies is the most Content-Security-Policy and
+// Content-Security-Policy-Report-Only policies, counted with CountPolicies,
+// that AddFrameAncestors rewrites in one response. Each gets a
+// frame-ancestors directive: past a few, a response's policies are an
+// attempt to make the gateway amplify them, not a page's policy.
+const MaxPolicies = 32
+
+// ErrTooManyPolicies is returned by AddFrameAncestors for a response with
+// more than MaxPolicies policies.
+var ErrTooManyPolicies = fmt.Errorf("more than %d Content-Security-Policy policies", MaxPolicies)
+
 // AddFrameAncestors makes the response with header h frameable by ancestors
 // only: it sets the frame-ancestors directive of every policy of every
 // Content-Security-Policy and Content-Security-Policy-Report-Only value with
 // FrameAncestors, keeping the number and order of the values, deletes
 // X-Frame-Options, and adds a Content-Security-Policy with only the
 // frame-ancestors directive if h has none. A report-only policy does not
-// count as one.
-func AddFrameAncestors(h http.Header, ancestors string) {
+// count as one. A response with more than MaxPolicies policies is left as
+// it is and ErrTooManyPolicies returned: the caller must not send it. What
+// AddFrameAncestors adds to the header values is bounded: at most
+// MaxPolicies+1 times "; frame-ancestors " and ancestors.
+func AddFrameAncestors(h http.Header, ancestors string) error {
+	keys := [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"}
+	n := 0
+	for _, key := range keys {
+		for _, v := range h[key] {
+			if n += CountPolicies(v); n > MaxPolicies {
+				return ErrTooManyPolicies
+			}
+		}
+	}
 	h.Del("X-Frame-Options")
-	for _, key := range [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
+	for _, key := range keys {
 		values := h[key]
 		for i, v := range values {
 			values[i] = FrameAncestors(v, ancestors)
@@ -317,6 +349,7 @@ func AddFrameAncestors(h http.Header, ancestors string) {
 	if len(h["Content-Security-Policy"]) == 0 {
 		h["Content-Security-Policy"] = []string{frameAncestors + " " + ancestors}
 	}
+	return nil
 }
 
 // equalFold reports whether s equals lower, which must be lower-case ASCII,

@@ -1,8 +1,10 @@
 package rewrite
 
 import (
+	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -175,10 +177,19 @@ var frameAncestorsTests = []struct {
 		want:  "frame-ancestors " + testAncestors,
 	},
 	{
-		name:  "empty policy in a list becomes the directive",
+		name:  "empty policy in a list is dropped",
 		value: "default-src 'self',,img-src *",
-		want: "default-src 'self'; frame-ancestors " + testAncestors +
-			", frame-ancestors " + testAncestors + ",img-src *; frame-ancestors " + testAncestors,
+		want:  "default-src 'self'; frame-ancestors " + testAncestors + ",img-src *; frame-ancestors " + testAncestors,
+	},
+	{
+		name:  "empty and whitespace policies around a list are dropped",
+		value: " , \t,default-src 'self', ,",
+		want:  "default-src 'self'; frame-ancestors " + testAncestors,
+	},
+	{
+		name:  "a value of commas becomes one directive",
+		value: strings.Repeat(",", 10000),
+		want:  "frame-ancestors " + testAncestors,
 	},
 	{
 		name:  "empty directives are kept",
@@ -270,6 +281,11 @@ func TestAddFrameAncestors(t *testing.T) {
 			want: http.Header{"Content-Security-Policy": {"default-src 'self'; " + fa, fa, fa}},
 		},
 		{
+			name: "as many policies as allowed",
+			in:   http.Header{"Content-Security-Policy": {strings.Repeat("img-src *,", MaxPolicies-1), "a"}},
+			want: http.Header{"Content-Security-Policy": {strings.Repeat(",img-src *; "+fa, MaxPolicies-1)[1:], "a; " + fa}},
+		},
+		{
 			name: "report-only policy alone still gets an enforced policy",
 			in:   http.Header{"Content-Security-Policy-Report-Only": {"frame-ancestors 'none'; report-uri /r"}},
 			want: http.Header{
@@ -291,9 +307,44 @@ func TestAddFrameAncestors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			AddFrameAncestors(tt.in, testAncestors)
+			if err := AddFrameAncestors(tt.in, testAncestors); err != nil {
+				t.Fatal(err)
+			}
 			if !reflect.DeepEqual(tt.in, tt.want) {
 				t.Errorf("AddFrameAncestors gave\n%v\nwant\n%v", tt.in, tt.want)
+			}
+		})
+	}
+}
+
+// An upstream's policies must not make the gateway amplify them: a policy
+// made of a million commas became a 69 MB header once, each empty policy
+// getting its own frame-ancestors.
+func TestAddFrameAncestorsIsBoundedByItsInput(t *testing.T) {
+	const fa = "frame-ancestors " + testAncestors
+	commas := http.Header{"Content-Security-Policy": {strings.Repeat(",", 1_000_000)}, "Content-Security-Policy-Report-Only": {strings.Repeat(" ,", 500_000)}}
+	if err := AddFrameAncestors(commas, testAncestors); err != nil {
+		t.Fatal(err)
+	}
+	if want := (http.Header{"Content-Security-Policy": {fa}, "Content-Security-Policy-Report-Only": {fa}}); !reflect.DeepEqual(commas, want) {
+		t.Errorf("a million empty policies gave %d bytes; want %v", len(commas.Get("Content-Security-Policy")), want)
+	}
+
+	for _, tt := range []struct {
+		name string
+		in   http.Header
+	}{
+		{"one value", http.Header{"Content-Security-Policy": {strings.Repeat("a,", MaxPolicies) + "a"}}},
+		{"across values", http.Header{"Content-Security-Policy": {strings.Repeat("a,", 20)}, "Content-Security-Policy-Report-Only": {strings.Repeat("b,", 20)}}},
+		{"one policy a value", http.Header{"Content-Security-Policy": slices.Repeat([]string{"img-src *"}, MaxPolicies+1)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := tt.in.Clone()
+			if err := AddFrameAncestors(tt.in, testAncestors); !errors.Is(err, ErrTooManyPolicies) {
+				t.Errorf("AddFrameAncestors = %v; want ErrTooManyPolicies", err)
+			}
+			if !reflect.DeepEqual(tt.in, before) {
+				t.Error("AddFrameAncestors changed a response it refused")
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -34,9 +35,21 @@ func FuzzFrameAncestors(f *testing.F) {
 	const ancestors = "'self' https://helpdesk.example.com"
 	f.Fuzz(func(t *testing.T, value string) {
 		got := FrameAncestors(value, ancestors)
-		in, out := strings.Split(value, ","), strings.Split(got, ",")
+		var in []string
+		for _, p := range strings.Split(value, ",") {
+			if strings.Trim(p, asciiSpace) != "" {
+				in = append(in, p)
+			}
+		}
+		if len(in) == 0 {
+			in = []string{""}
+		}
+		out := strings.Split(got, ",")
 		if len(in) != len(out) {
 			t.Fatalf("FrameAncestors(%q) = %q: %d policies, want %d", value, got, len(out), len(in))
+		}
+		if bound := len(value) + max(1, CountPolicies(value))*len("; frame-ancestors "+ancestors); len(got) > bound {
+			t.Fatalf("FrameAncestors(%q) = %d bytes; want at most %d", value, len(got), bound)
 		}
 		for i, policy := range out {
 			others, fa := directives(policy)
@@ -49,6 +62,40 @@ func FuzzFrameAncestors(f *testing.F) {
 		}
 		if again := FrameAncestors(got, ancestors); again != got {
 			t.Fatalf("FrameAncestors is not idempotent on %q: %q, then %q", value, got, again)
+		}
+	})
+}
+
+// FuzzAddFrameAncestorsIsBounded checks that the policies of a response,
+// newline-separated values of its two CSP headers, grow by at most a
+// constant: len(out) ≤ len(in) + (MaxPolicies+1) × len("; frame-ancestors "
+// + ancestors), or are refused.
+func FuzzAddFrameAncestorsIsBounded(f *testing.F) {
+	for _, tt := range frameAncestorsTests {
+		f.Add(tt.value)
+	}
+	f.Add(strings.Repeat(",", 4096))
+	f.Add(strings.Repeat("a,", 31) + "\n" + strings.Repeat(" ,", 100))
+	f.Add("frame-ancestors,frame-ancestors\nframe-ancestors;frame-ancestors")
+	const ancestors = "'self' https://helpdesk.example.com https://*.helpdesk.example.com"
+	keys := [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"}
+	f.Fuzz(func(t *testing.T, values string) {
+		h, in := http.Header{}, 0
+		for i, v := range strings.Split(values, "\n") {
+			h.Add(keys[i%2], v)
+			in += len(v)
+		}
+		if err := AddFrameAncestors(h, ancestors); err != nil {
+			return // refused: the response is not sent
+		}
+		out := 0
+		for _, key := range keys {
+			for _, v := range h[key] {
+				out += len(v)
+			}
+		}
+		if bound := in + (MaxPolicies+1)*len("; frame-ancestors "+ancestors); out > bound {
+			t.Fatalf("AddFrameAncestors made %d bytes of %d (%q); want at most %d", out, in, values, bound)
 		}
 	})
 }
