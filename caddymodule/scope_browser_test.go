@@ -1,0 +1,290 @@
+package caddymodule
+
+// Browser tests of the rule that no app acts outside its own path: a
+// hostile app (crm) attacks, in real Chromium through the real gateway,
+// another app (vault, with isolate_cookies) and the Helpdesk, which keeps
+// a cookie on a sub-path (/auth/refresh). Each attack worked before the
+// gateway read paths as the browser does.
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+const scopeCaddyfile = `
+http://127.0.0.1:%[1]s {
+	bind 127.0.0.1
+	helpdesk_apps /apps {
+		session {
+			cookie hd_session
+			hmac_secret %[2]s
+			issuer https://helpdesk.test
+			audience helpdesk-apps
+		}
+		app crm {
+			to %[3]s
+		}
+		app vault {
+			isolate_cookies
+			to %[4]s
+		}
+	}
+	handle /auth/refresh {
+		header Set-Cookie "hd_refresh=helpdesk-refresh; Path=/auth/refresh; HttpOnly; SameSite=Strict"
+		respond "refreshed"
+	}
+	handle /admin-console/* {
+		respond "helpdesk admin console"
+	}
+	respond "helpdesk {path}"
+}
+`
+
+// cookieRecorder is an app's upstream that records the Cookie header of
+// every request it receives.
+type cookieRecorder struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []string // "<request-target> cookie=<Cookie>"
+}
+
+func newCookieRecorder(t *testing.T, serve func(w http.ResponseWriter, r *http.Request)) *cookieRecorder {
+	t.Helper()
+	c := new(cookieRecorder)
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.seen = append(c.seen, r.RequestURI+" cookie="+r.Header.Get("Cookie"))
+		c.mu.Unlock()
+		w.Header().Set("Cache-Control", "no-store")
+		serve(w, r)
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+// received lists the requests whose line contains s.
+func (c *cookieRecorder) received(s string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, line := range c.seen {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// hostileApp is crm's upstream: each path is one attack.
+func hostileApp(w http.ResponseWriter, r *http.Request) {
+	html := func(body string) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><html><head><title>crm</title></head><body>%s</body></html>", body)
+	}
+	switch r.URL.Path {
+	case "/steal.html":
+		// A browser files both URLs under the first path, and sends the
+		// cookies scoped to it.
+		html(`<img src="/apps/vault/..%2fcrm/steal-vault"><img src="/auth/refresh/..%2f..%2fapps/crm/steal-refresh">`)
+	case "/plant":
+		w.Header().Set("Set-Cookie", "hda.vault.sid=planted; Path=/apps/crm/..%2fvault/")
+		html("planted")
+	case "/redirect":
+		http.Redirect(w, r, "/apps/crm/..%2f..%2fadmin-console/settings", http.StatusFound)
+	case "/x/redirect-relative":
+		w.Header().Set("Location", "..%2f..%2fvault/whoami")
+		w.WriteHeader(http.StatusFound)
+	case "/refresh":
+		w.Header().Set("Refresh", "0; url=/apps/crm/..%2f..%2fadmin-console/settings")
+		html("refreshing")
+	case "/wipe":
+		w.Header().Set("Clear-Site-Data", `"cookies", "storage"`)
+		html("wiped")
+	case "/sw.js", "/static/sw.js":
+		w.Header().Set("Content-Type", "text/javascript")
+		w.Header().Set("Service-Worker-Allowed", "/")
+		fmt.Fprint(w, `self.addEventListener("fetch", () => {});`)
+	case "/":
+		html("crm home")
+	default:
+		html("crm " + r.URL.Path)
+	}
+}
+
+// victimApp is vault's upstream: it signs its user in with a cookie of its
+// own and tells what cookies it received.
+func victimApp(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/login" {
+		w.Header().Set("Set-Cookie", "sid=vault-secret; Path=/; HttpOnly")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!doctype html><title>vault</title><p>vault saw cookie=%s</p>", r.Header.Get("Cookie"))
+}
+
+// scopeEnv is one test's world: a tab, the gateway with both apps and the
+// Helpdesk, and the apps' upstreams.
+type scopeEnv struct {
+	*bridgeEnv
+	crm, vault *cookieRecorder
+	net        *networkLog
+}
+
+func newScopeEnv(t *testing.T) *scopeEnv {
+	t.Helper()
+	bctx := browserContext(t)
+	crm, vault := newCookieRecorder(t, hostileApp), newCookieRecorder(t, victimApp)
+	port := distinctPorts(t, 1)[0]
+	startCaddyfile(t, fmt.Sprintf(scopeCaddyfile, port, testSecret, crm.URL, vault.URL))
+	netlog := newNetworkLog()
+	e := openTab(t, bctx, []string{port, port}, 40*time.Second, netlog.listen)
+	return &scopeEnv{bridgeEnv: e, crm: crm, vault: vault, net: netlog}
+}
+
+// signIn gives the browser the Helpdesk's refresh cookie and vault's own
+// session, as a user who used both would have.
+func (e *scopeEnv) signIn() {
+	e.t.Helper()
+	e.navigate(e.apps + "/auth/refresh")
+	e.navigate(e.apps + "/apps/vault/login")
+	if got := e.cookieValues(e.apps + "/apps/vault/"); got["hda.vault.sid"] != "vault-secret" {
+		e.t.Fatalf("vault's isolated session cookie is missing: %v", got)
+	}
+	if got := e.cookieValues(e.apps + "/auth/refresh"); got["hd_refresh"] != "helpdesk-refresh" {
+		e.t.Fatalf("the Helpdesk's refresh cookie is missing: %v", got)
+	}
+}
+
+// cookieValues returns the values of the browser's cookies for u by name,
+// and their paths by name + "@path".
+func (e *scopeEnv) cookieValues(u string) map[string]string {
+	e.t.Helper()
+	res, err := chromedp.Call(e.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
+	if err != nil {
+		e.t.Fatalf("reading cookies: %v", err)
+	}
+	out := make(map[string]string)
+	for _, c := range res.Cookies {
+		out[c.Name] = c.Value
+		out[c.Name+"@path"] = c.Path
+	}
+	return out
+}
+
+// location returns the tab's path and the text of its page.
+func (e *scopeEnv) location() (path, text string) {
+	e.t.Helper()
+	got := hostEval[[]string](e.bridgeEnv, "[location.pathname, document.body ? document.body.innerText : '']")
+	return got[0], got[1]
+}
+
+// A page of crm loads URLs that the browser files under vault's path and
+// under the Helpdesk's /auth/refresh: the browser sends their cookies, and
+// crm's backend must receive neither.
+func TestBrowserEncodedSlashesCannotCarryCookiesToAnotherApp(t *testing.T) {
+	e := newScopeEnv(t)
+	e.signIn()
+	e.navigate(e.apps + "/apps/crm/steal.html")
+	e.waitHost("document.images.length === 2 && Array.from(document.images).every(i => i.complete)")
+
+	for _, secret := range []string{"vault-secret", "helpdesk-refresh"} {
+		if got := e.crm.received(secret); len(got) > 0 {
+			t.Errorf("crm's backend received %s:\n\t%s", secret, strings.Join(got, "\n\t"))
+		}
+	}
+	for _, u := range []string{"/apps/vault/..%2fcrm/steal-vault", "/auth/refresh/..%2f..%2fapps/crm/steal-refresh"} {
+		if got := e.net.status(e.apps + u); got != http.StatusBadRequest {
+			t.Errorf("%s answered %d; want 400", u, got)
+		}
+	}
+	if got := e.crm.received("/steal-"); len(got) > 0 {
+		t.Errorf("crm's backend was reached by the attack URLs:\n\t%s", strings.Join(got, "\n\t"))
+	}
+}
+
+// crm plants a cookie named like vault's isolated session on a path that,
+// decoded, is vault's: the path is kept inside crm, and vault never sees it.
+func TestBrowserAppCannotPlantCookiesInAnotherAppsJar(t *testing.T) {
+	e := newScopeEnv(t)
+	e.navigate(e.apps + "/apps/crm/plant")
+	got := e.cookieValues(e.apps + "/apps/crm/")
+	if got["hda.vault.sid"] != "planted" || got["hda.vault.sid@path"] != "/apps/crm/" {
+		t.Errorf("the planted cookie is %q on path %q; want it kept in /apps/crm/", got["hda.vault.sid"], got["hda.vault.sid@path"])
+	}
+	e.navigate(e.apps + "/apps/crm/..%2fvault/whoami")
+	e.navigate(e.apps + "/apps/vault/whoami")
+	if got := e.vault.received("planted"); len(got) > 0 {
+		t.Errorf("vault's backend received the planted session:\n\t%s", strings.Join(got, "\n\t"))
+	}
+	if got := e.vault.received("whoami"); len(got) != 1 {
+		t.Errorf("vault's backend received %q; want its own whoami once", got)
+	}
+}
+
+// crm's redirects and Refresh point, once decoded, at a Helpdesk page or
+// another app: the browser lands in crm.
+func TestBrowserRedirectsCannotLeaveTheApp(t *testing.T) {
+	e := newScopeEnv(t)
+	for _, c := range []struct{ name, start string }{
+		{"Location under crm's path", "/apps/crm/redirect"},
+		{"relative Location", "/apps/crm/x/redirect-relative"},
+		{"Refresh", "/apps/crm/refresh"},
+	} {
+		e.navigate(e.apps + c.start)
+		e.waitHost("location.pathname !== " + jsValue(t, c.start))
+		if path, text := e.location(); path != "/apps/crm/" || !strings.Contains(text, "crm home") {
+			t.Errorf("%s: landed on %s (%q); want crm's root", c.name, path, text)
+		}
+	}
+	if got := e.vault.received("whoami"); len(got) > 0 {
+		t.Errorf("vault's backend was reached:\n\t%s", strings.Join(got, "\n\t"))
+	}
+}
+
+// crm answers with Clear-Site-Data, which would wipe every cookie of the
+// site, the Helpdesk's HttpOnly ones too.
+func TestBrowserAppCannotClearTheSitesData(t *testing.T) {
+	e := newScopeEnv(t)
+	e.signIn()
+	e.navigate(e.apps + "/apps/crm/wipe")
+	if got := e.cookieValues(e.apps + "/auth/refresh"); got["hd_refresh"] != "helpdesk-refresh" || got["hd_session"] == "" {
+		t.Errorf("the Helpdesk's cookies are gone after crm's Clear-Site-Data: %v", got)
+	}
+	if got := e.cookieValues(e.apps + "/apps/vault/"); got["hda.vault.sid"] != "vault-secret" {
+		t.Errorf("vault's cookie is gone after crm's Clear-Site-Data: %v", got)
+	}
+}
+
+// crm's script says Service-Worker-Allowed: / and its page asks for a
+// worker over the whole origin: the browser refuses; a worker over crm's
+// own path still registers.
+func TestBrowserAppCannotRegisterAServiceWorkerOverTheOrigin(t *testing.T) {
+	e := newScopeEnv(t)
+	e.navigate(e.apps + "/apps/crm/")
+	t.Cleanup(func() {
+		// The profile is shared: leave no worker behind.
+		_, _ = e.evalRaw(nil, `navigator.serviceWorker.getRegistrations().then(rs => Promise.all(rs.map(r => r.unregister()))).then(() => true)`)
+	})
+	type registration struct{ Scope, Error string }
+	register := func(script, scope string) registration {
+		return hostEval[registration](e.bridgeEnv, "navigator.serviceWorker.register("+jsValue(t, script)+", {scope: "+
+			jsValue(t, scope)+"}).then(r => ({Scope: r.scope}), e => ({Error: String(e && e.message || e)}))")
+	}
+	for _, scope := range []string{"/", "/apps/", "/auth/"} {
+		if got := register("/apps/crm/sw.js", scope); got.Error == "" {
+			t.Errorf("a worker of crm registered with scope %s", got.Scope)
+		} else if !strings.Contains(got.Error, "max scope") {
+			t.Errorf("scope %s refused for another reason than its max scope: %s", scope, got.Error)
+		}
+	}
+	if got, want := register("/apps/crm/static/sw.js", "/apps/crm/"), e.apps+"/apps/crm/"; got.Scope != want {
+		t.Errorf("a worker over crm's own path: %+v; want registered with scope %s", got, want)
+	}
+}
