@@ -16,6 +16,7 @@ var errorMessages = map[int]string{
 	http.StatusForbidden:          "Your role or division may not open this app.",
 	http.StatusNotFound:           "There is no such app.",
 	http.StatusMethodNotAllowed:   "The API answers GET and HEAD only.",
+	http.StatusBadGateway:         "The app answered with headers the gateway cannot pass on safely.",
 	http.StatusServiceUnavailable: "The Helpdesk's sign-in keys cannot be reached; try again shortly.",
 }
 

@@ -333,6 +333,9 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPat
 	// The path as the client escaped it: an encoded slash inside the
 	// app's own path (RabbitMQ's vhost %2F, GitLab's group%2Fproject)
 	// reaches the upstream as sent.
+	if rawPath == upstreamPath {
+		rawPath = "" // net/url's form of a path without escapes
+	}
 	r.URL.Path, r.URL.RawPath = upstreamPath, rawPath
 	r.Header.Set(forwardedPrefix, app.prefix)
 

@@ -228,6 +228,9 @@ func TestOversizedOrAmplifyingHeadersAreRefused(t *testing.T) {
 			if resp.StatusCode != http.StatusBadGateway {
 				t.Fatalf("status %d; want 502", resp.StatusCode)
 			}
+			if !strings.Contains(body, "cannot pass on safely") {
+				t.Errorf("the 502 page does not say why: %q", body)
+			}
 			if strings.Contains(body, "app body") || resp.Header.Get("Set-Cookie") != "" || len(resp.Header.Values("X-Filler")) > 0 {
 				t.Errorf("the refused response leaked the app's headers or body: %v %q", resp.Header, body)
 			}

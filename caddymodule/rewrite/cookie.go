@@ -40,7 +40,8 @@ func SetCookie(value, appPath string) string {
 		case equalFold(name, "path"):
 			p := trimSpace(rawValue)
 			head, tail := scopePath(p, appPath)
-			if !Within(head+tail, appPath[:len(appPath)-1]) {
+			// Browsers trim the value: judge what they read.
+			if tail = trimRightSpace(tail); !Within(head+tail, appPath[:len(appPath)-1]) {
 				head, tail = appPath, ""
 			}
 			if head != "" || tail != p || !hasValue {

@@ -322,9 +322,10 @@ var ErrTooManyPolicies = fmt.Errorf("more than %d Content-Security-Policy polici
 // AddFrameAncestors makes the response with header h frameable by ancestors
 // only: it sets the frame-ancestors directive of every policy of every
 // Content-Security-Policy and Content-Security-Policy-Report-Only value with
-// FrameAncestors, keeping the number and order of the values, deletes
-// X-Frame-Options, and adds a Content-Security-Policy with only the
-// frame-ancestors directive if h has none. A report-only policy does not
+// FrameAncestors, keeping the order of the values and dropping those made
+// only of empty policies, deletes X-Frame-Options, and adds a
+// Content-Security-Policy with only the frame-ancestors directive if h has
+// none. A report-only policy does not
 // count as one. A response with more than MaxPolicies policies is left as
 // it is and ErrTooManyPolicies returned: the caller must not send it. What
 // AddFrameAncestors adds to the header values is bounded: at most
@@ -342,8 +343,17 @@ func AddFrameAncestors(h http.Header, ancestors string) error {
 	h.Del("X-Frame-Options")
 	for _, key := range keys {
 		values := h[key]
-		for i, v := range values {
-			values[i] = FrameAncestors(v, ancestors)
+		kept := values[:0]
+		for _, v := range values {
+			// A value of empty policies enforces nothing.
+			if CountPolicies(v) > 0 {
+				kept = append(kept, FrameAncestors(v, ancestors))
+			}
+		}
+		if len(kept) == 0 {
+			delete(h, key)
+		} else {
+			h[key] = kept
 		}
 	}
 	if len(h["Content-Security-Policy"]) == 0 {

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -269,12 +270,31 @@ func hostname(hostport string) string {
 }
 
 // resolve returns the relative path reference ref resolved against base,
-// both escaped, base an absolute path.
+// both escaped, base an absolute path. Bytes that an escaped path cannot
+// hold as they are, in base, are escaped.
 func resolve(base, ref string) string {
+	if i := strings.IndexFunc(base, mustEscape); i >= 0 {
+		var b strings.Builder
+		for _, c := range []byte(base) {
+			if mustEscape(rune(c)) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			} else {
+				b.WriteByte(c)
+			}
+		}
+		base = b.String()
+	}
 	if ref == "" {
 		return base
 	}
 	return base[:strings.LastIndexByte(base, '/')+1] + ref
+}
+
+// mustEscape reports whether c, a byte of a path, changes how the path
+// reads unless escaped: a control, a space, "?", "#", or "\", which
+// browsers take for "/".
+func mustEscape(c rune) bool {
+	return c <= ' ' || c == 0x7f || c == '?' || c == '#' || c == '\\'
 }
 
 // removeDotSegments returns p as a path starting with "/" and without "."
