@@ -311,7 +311,7 @@ func authStatus(err error) int {
 // backend gets them in the request it is handed, which prepareRequest
 // returns.
 func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPath string, claims session.Claims) (*http.Request, error) {
-	h.source.Strip(r.Header)
+	h.source.Strip(r.Header, h.verifier.Signed)
 	h.guardConnection(r.Header)
 	r = dropTrailers(r)
 	if app.IsolateCookies {

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // TestClientTrailersNeverReachTheUpstream sends a chunked body whose
@@ -127,5 +131,78 @@ func TestConnectionCannotDropIdentity(t *testing.T) {
 		if got := s.Header.Get("X-App-Hop"); got != "" {
 			t.Errorf("%s: X-App-Hop = %q: a header the client named in Connection must still be dropped", app, got)
 		}
+	}
+}
+
+// TestToolKeepsItsOwnAuthorizationButNeverTheHelpdesks: a tool that signs
+// its users in with HTTP Basic, or takes a token of its own, gets its
+// Authorization header; a Helpdesk token gets through in no form, valid or
+// expired, whichever the session sources.
+func TestToolKeepsItsOwnAuthorizationButNeverTheHelpdesks(t *testing.T) {
+	up := newUpstream(t)
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	session := agent("agent", 3)
+	expired := agent("admin", 3)
+	expired.Expiry = jwt.NewNumericDate(time.Now().Add(-time.Hour))
+	expired.IssuedAt = jwt.NewNumericDate(time.Now().Add(-2 * time.Hour))
+	tok, old := token(t, session), token(t, expired)
+	for _, bearer := range []string{"", "bearer"} {
+		t.Run("sources cookie "+bearer, func(t *testing.T) {
+			base := startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps {
+		session {
+			cookie hd_session
+			%s
+			hmac_secret %s
+			issuer https://helpdesk.test
+			audience helpdesk-apps
+		}
+		app tool {
+			to %s
+		}
+	}`, bearer, testSecret, up.URL))
+			cases := []struct {
+				auth string
+				kept bool
+			}{
+				{basic("ana", "s3cret"), true},
+				{"Digest username=\"ana\", realm=\"tool\"", true},
+				{"Token tool-own-token", true},
+				{"Bearer tool-own-token", bearer == ""}, // with a bearer source, the request has no other bearer than its session's
+				{"Bearer " + old, false},
+				{"Token " + tok, false},
+				{basic("ana", tok), false},
+				{basic("ana", old), false},
+				{old, false},
+			}
+			for _, c := range cases {
+				resp, body := get(t, base+"/apps/tool/echo", tok, "Authorization", c.auth)
+				if resp.StatusCode != http.StatusOK {
+					if bearer != "" && strings.HasPrefix(c.auth, "Bearer ") {
+						continue // a bearer that is not the session's: refused before the tool (401)
+					}
+					t.Fatalf("%q: status %d: %s", c.auth, resp.StatusCode, body)
+				}
+				got := decodeSeen(t, body).Header.Values("Authorization")
+				if c.kept && (len(got) != 1 || got[0] != c.auth) {
+					t.Errorf("%q: the tool got Authorization %q; want it as sent", c.auth, got)
+				}
+				if !c.kept && len(got) > 0 {
+					t.Errorf("%q: a Helpdesk token reached the tool: %q", c.auth, got)
+				}
+			}
+			if bearer != "" {
+				// Signed in by bearer alone: the token goes, the tool's
+				// Basic sign-in in a second header stays.
+				req, _ := http.NewRequest(http.MethodGet, base+"/apps/tool/echo", nil)
+				req.Header["Authorization"] = []string{"Bearer " + tok, basic("ana", "s3cret")}
+				resp, body := do(t, req)
+				if got := decodeSeen(t, body).Header.Values("Authorization"); resp.StatusCode != 200 || len(got) != 1 || got[0] != basic("ana", "s3cret") {
+					t.Errorf("bearer session with the tool's Basic: %d, the tool got %q", resp.StatusCode, got)
+				}
+			}
+		})
 	}
 }

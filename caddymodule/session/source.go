@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/base64"
 	"iter"
 	"net/http"
 	"net/textproto"
@@ -116,12 +117,29 @@ func bearerToken(h string) (string, bool) {
 	return cred, cred != ""
 }
 
-// Strip removes from h every Authorization header, whatever its scheme, and
-// every cookie named s.Cookie, so that no Helpdesk credential reaches an
-// upstream. The other cookies of each Cookie header are kept byte for byte
-// and in order; a Cookie header left empty is deleted.
-func (s Source) Strip(h http.Header) {
-	h.Del("Authorization")
+// Strip removes from h the Helpdesk's credentials, so that none reaches an
+// upstream: every cookie named s.Cookie; with Bearer, every Authorization
+// header of the Bearer scheme (a request that passed the session check
+// carries no bearer token but its session's); and every other
+// Authorization header whose credentials, or for Basic whose password,
+// isHelpdesk reports to be a Helpdesk token. The other Authorization
+// headers, a tool's own Basic sign-in or a token of its own, are the
+// tool's business and stay. The other cookies of each Cookie header are
+// kept byte for byte and in order; a Cookie header left empty is deleted.
+func (s Source) Strip(h http.Header, isHelpdesk func(token string) bool) {
+	if values := h["Authorization"]; len(values) > 0 {
+		var kept []string
+		for _, v := range values {
+			if !s.helpdeskAuthorization(v, isHelpdesk) {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) == 0 {
+			delete(h, "Authorization")
+		} else {
+			h["Authorization"] = kept
+		}
+	}
 	if s.Cookie == "" {
 		return
 	}
@@ -136,6 +154,32 @@ func (s Source) Strip(h http.Header) {
 		return
 	}
 	h["Cookie"] = kept
+}
+
+// helpdeskAuthorization reports whether v, an Authorization header value,
+// carries a Helpdesk credential: a bearer token when Bearer is a source, or
+// credentials (the whole value when it has no scheme, the password of
+// Basic) that isHelpdesk recognises.
+func (s Source) helpdeskAuthorization(v string, isHelpdesk func(string) bool) bool {
+	v = strings.TrimSpace(v)
+	scheme, cred, _ := strings.Cut(v, " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && s.Bearer:
+		return true
+	case cred == "":
+		return isHelpdesk(v)
+	case isHelpdesk(cred):
+		return true
+	case strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return false
+		}
+		_, password, _ := strings.Cut(string(raw), ":")
+		return isHelpdesk(password)
+	}
+	return false
 }
 
 // stripCookie removes the session cookie from one Cookie header value. A

@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -82,7 +83,6 @@ func TestSourceStrip(t *testing.T) {
 		{name: "header without the session cookie is untouched", cookies: []string{"a=1;  b=2 ; c;"}, want: []string{"a=1;  b=2 ; c;"}},
 		{name: "several cookie headers", cookies: []string{"a=1; hd_session=x", "hd_session=y", "b=2"}, want: []string{"a=1", "b=2"}},
 		{name: "no cookie header", cookies: nil, want: nil},
-		{name: "bearer source off still deletes authorization", src: session.Source{Cookie: "hd_session"}, cookies: []string{"a=1"}, want: []string{"a=1"}},
 		{name: "cookie source off keeps cookies", src: session.Source{Bearer: true}, cookies: []string{"hd_session=tok; a=1"}, want: []string{"hd_session=tok; a=1"}},
 	}
 	for _, tt := range tests {
@@ -92,14 +92,13 @@ func TestSourceStrip(t *testing.T) {
 				s = src
 			}
 			h := http.Header{
-				"Cookie":        tt.cookies,
-				"Authorization": {"Bearer tok", "Basic dXNlcjpwYXNz"},
-				"X-Other":       {"kept"},
+				"Cookie":  tt.cookies,
+				"X-Other": {"kept"},
 			}
 			if tt.cookies == nil {
 				delete(h, "Cookie")
 			}
-			s.Strip(h)
+			s.Strip(h, func(string) bool { return false })
 			got, ok := h["Cookie"]
 			if tt.want == nil && ok {
 				t.Errorf("Cookie = %q, want no header", got)
@@ -107,11 +106,45 @@ func TestSourceStrip(t *testing.T) {
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("Cookie = %q, want %q", got, tt.want)
 			}
-			if v, ok := h["Authorization"]; ok {
-				t.Errorf("Authorization = %q, want deleted", v)
-			}
 			if h.Get("X-Other") != "kept" {
 				t.Errorf("X-Other = %q, want kept", h.Get("X-Other"))
+			}
+		})
+	}
+}
+
+// TestSourceStripAuthorization: only the Helpdesk's credential is taken
+// from Authorization; a tool's own sign-in reaches it.
+func TestSourceStripAuthorization(t *testing.T) {
+	const helpdesk = "hd.token.sig"
+	isHelpdesk := func(tok string) bool { return tok == helpdesk }
+	basic := func(user, pass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	}
+	tests := []struct {
+		name string
+		src  session.Source
+		in   []string
+		want []string // nil: no Authorization header left
+	}{
+		{"tool's Basic sign-in is kept", session.Source{Cookie: "hd_session"}, []string{basic("ana", "pw")}, []string{basic("ana", "pw")}},
+		{"tool's Basic sign-in is kept with a bearer source", session.Source{Bearer: true}, []string{basic("ana", "pw")}, []string{basic("ana", "pw")}},
+		{"tool's own bearer token is kept without a bearer source", session.Source{Cookie: "hd_session"}, []string{"Bearer tool-token"}, []string{"Bearer tool-token"}},
+		{"tool's other scheme is kept", session.Source{Cookie: "hd_session"}, []string{"Token abc", "Digest username=\"ana\""}, []string{"Token abc", "Digest username=\"ana\""}},
+		{"every bearer goes with a bearer source", session.Source{Bearer: true}, []string{"Bearer x", "bearer  y", basic("a", "b")}, []string{basic("a", "b")}},
+		{"Helpdesk token as bearer without a bearer source", session.Source{Cookie: "hd_session"}, []string{"Bearer " + helpdesk}, nil},
+		{"Helpdesk token in another scheme", session.Source{Cookie: "hd_session"}, []string{"JWT  " + helpdesk + " "}, nil},
+		{"Helpdesk token without a scheme", session.Source{Cookie: "hd_session"}, []string{helpdesk}, nil},
+		{"Helpdesk token as the Basic password", session.Source{Cookie: "hd_session"}, []string{basic("ana", helpdesk)}, nil},
+		{"Helpdesk token among the tool's", session.Source{Cookie: "hd_session"}, []string{basic("ana", "pw"), "Bearer " + helpdesk, "Bearer t"}, []string{basic("ana", "pw"), "Bearer t"}},
+		{"bad Basic encoding is the tool's", session.Source{Cookie: "hd_session"}, []string{"Basic !!!"}, []string{"Basic !!!"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{"Authorization": slices.Clone(tt.in)}
+			tt.src.Strip(h, isHelpdesk)
+			if got, ok := h["Authorization"]; !slices.Equal(got, tt.want) || tt.want == nil && ok {
+				t.Errorf("Authorization = %q; want %q", got, tt.want)
 			}
 		})
 	}
@@ -156,7 +189,7 @@ func FuzzSourceCookies(f *testing.F) {
 		}
 
 		h := http.Header{"Cookie": slices.Clone(lines)}
-		src.Strip(h)
+		src.Strip(h, func(string) bool { return false })
 		var wantKept []string
 		for _, line := range lines {
 			if line = stripReference(line, src.Cookie); line != "" {

@@ -407,3 +407,36 @@ func tokenText(token string) string {
 	}
 	return token
 }
+
+// TestSigned: any token the verifier's key signed is a Helpdesk credential,
+// whatever its claims; nothing else is.
+func TestSigned(t *testing.T) {
+	v := newVerifier(t, session.Options{Issuer: testIssuer, Audience: testAudience})
+	valid := mint(t, jose.HS256, secret32, claimsWith(nil))
+	for _, tt := range []struct {
+		name  string
+		token string
+		want  bool
+	}{
+		{"valid", valid, true},
+		{"expired", mint(t, jose.HS256, secret32, claimsWith(map[string]any{"exp": testNow.Add(-time.Hour).Unix()})), true},
+		{"another issuer and audience", mint(t, jose.HS256, secret32, claimsWith(map[string]any{"iss": "x", "aud": "y"})), true},
+		{"no subject", mint(t, jose.HS256, secret32, claimsWith(map[string]any{"sub": absent{}})), true},
+		{"another key", mint(t, jose.HS256, otherSecret, claimsWith(nil)), false},
+		{"another algorithm", mint(t, jose.HS512, secret64, claimsWith(nil)), false},
+		{"signature cut", valid[:len(valid)-2], false},
+		{"alg none", signRawHeader(t, `{"alg":"none"}`, "e30"), false},
+		{"not a token", "dXNlcjpwYXNz", false},
+		{"empty", "", false},
+	} {
+		if got := v.Signed(tt.token); got != tt.want {
+			t.Errorf("%s: Signed = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+	if _, err := v.Verify(valid, testNow); err != nil {
+		t.Fatal(err)
+	}
+	if !v.Signed(valid) {
+		t.Error("a token in the cache is not Signed")
+	}
+}
