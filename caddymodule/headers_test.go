@@ -244,3 +244,29 @@ func TestOversizedOrAmplifyingHeadersAreRefused(t *testing.T) {
 		t.Errorf("empty policies: %d, policy %.80q; want 200 and %q: %.80s", resp.StatusCode, resp.Header.Get("Content-Security-Policy"), want, body)
 	}
 }
+
+// An app's violation reports go to the app: report-uri and
+// Reporting-Endpoints URLs that point at its own root or its upstream are
+// moved under its path, like Location.
+func TestReportURLsStayInTheApp(t *testing.T) {
+	g := startGateway(t, "")
+	tok := token(t, agent("agent", 3))
+	upstream := "http://" + g.a.hostport()
+	resp, body := get(t, g.url+"/apps/open"+headersQuery(
+		"Content-Security-Policy: default-src 'self'; report-uri /api/csp-report "+upstream+"/r2 https://collector.example/r; report-to csp",
+		"Content-Security-Policy-Report-Only: script-src 'self'; report-uri /ro",
+		`Reporting-Endpoints: csp="/api/reports", other="https://collector.example/r"`,
+	), tok)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	for name, want := range map[string]string{
+		"Content-Security-Policy":             "default-src 'self'; report-uri /apps/open/api/csp-report /apps/open/r2 https://collector.example/r; report-to csp; frame-ancestors https://helpdesk.test",
+		"Content-Security-Policy-Report-Only": "script-src 'self'; report-uri /apps/open/ro; frame-ancestors https://helpdesk.test",
+		"Reporting-Endpoints":                 `csp="/apps/open/api/reports", other="https://collector.example/r"`,
+	} {
+		if got := resp.Header.Values(name); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %q\nwant %q", name, got, want)
+		}
+	}
+}

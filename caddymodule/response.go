@@ -320,8 +320,21 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 	}
 	rw.dropOriginWide(hdr)
 	loc, refresh, swa := hdr.Get("Location"), hdr.Get("Refresh"), hdr.Get("Service-Worker-Allowed")
-	if loc != "" || refresh != "" || swa != "" {
+	reports := len(hdr["Reporting-Endpoints"]) > 0 || rewrite.HasReportURI(hdr)
+	if loc != "" || refresh != "" || swa != "" || reports {
 		l := rewrite.Location{Prefix: rw.app.prefix, OwnHosts: rw.ownHosts()}
+		if reports {
+			// Violation reports of the app's pages go to the app, not
+			// to the origin's root.
+			for _, key := range [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
+				for i, v := range hdr[key] {
+					hdr[key][i] = l.ReportURIs(v, rw.upstreamPath)
+				}
+			}
+			for i, v := range hdr["Reporting-Endpoints"] {
+				hdr["Reporting-Endpoints"][i] = l.ReportingEndpoints(v, rw.upstreamPath)
+			}
+		}
 		if loc != "" {
 			hdr.Set("Location", l.Rewrite(loc, rw.upstreamPath))
 		}
@@ -353,6 +366,11 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 				hdr["Set-Cookie"][i] = rewrite.PrefixSetCookie(v, rw.app.cookiePrefix)
 			}
 		}
+	}
+	if (reports || len(hdr["Set-Cookie"]) > 0) && headerBytes(hdr) > maxHeaderBytes {
+		// What the rewrites added, to URLs and cookie paths, is
+		// bounded too.
+		return errHeaderTooLarge
 	}
 	return nil
 }
