@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy/fastcgi"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
@@ -97,6 +98,9 @@ type App struct {
 	// identityInTransport is set when the backend is a reverse_proxy whose
 	// appTransport sets the identity headers.
 	identityInTransport bool
+	// fastCGI is set when the backend is a reverse_proxy to FastCGI, whose
+	// REQUEST_URI comes from the request as the server received it.
+	fastCGI bool
 	// shimAttrs are the attributes of the injected shim's script element
 	// that do not change per response, and shim the element in its usual
 	// form; both nil when injection is off.
@@ -185,6 +189,7 @@ func (a *App) provision(ctx caddy.Context, prefix string) error {
 	}
 	if rp, ok := mod.(*reverseproxy.Handler); ok {
 		a.identityInTransport = wrapTransport(rp)
+		_, a.fastCGI = rp.Transport.(*fastcgi.Transport)
 	}
 	a.backend = mod.(caddyhttp.MiddlewareHandler)
 	return nil

@@ -337,6 +337,9 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPat
 		rawPath = "" // net/url's form of a path without escapes
 	}
 	r.URL.Path, r.URL.RawPath = upstreamPath, rawPath
+	if app.fastCGI {
+		r = withOriginalURL(r)
+	}
 	r.Header.Set(forwardedPrefix, app.prefix)
 
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
@@ -345,6 +348,22 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPat
 		repl.Map(id.placeholder)
 	}
 	return r, nil
+}
+
+// withOriginalURL returns r with the original request of its context (from
+// which Caddy's FastCGI transport takes REQUEST_URI, and placeholders such
+// as {http.request.orig_uri} their value) given r's URL: without the
+// prefix, like DOCUMENT_URI, SCRIPT_NAME and PATH_INFO, so that a PHP app
+// sees the prefix only in X-Forwarded-Prefix, as an HTTP backend does.
+func withOriginalURL(r *http.Request) *http.Request {
+	orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request)
+	if !ok {
+		return r
+	}
+	u := *r.URL
+	orig.URL = &u
+	orig.RequestURI = u.RequestURI()
+	return r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, orig))
 }
 
 // placeholder returns the value of a {helpdesk.*} placeholder.

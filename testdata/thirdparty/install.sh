@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the third-party web applications of the browser tests
-# (caddymodule/thirdparty_browser_test.go): Syncthing from Debian's packages,
-# live-server from the npm registry at a pinned version. Idempotent: what is
+# (caddymodule/thirdparty_browser_test.go) and of the FastCGI test
+# (caddymodule/fastcgi_test.go): Syncthing and php-fpm from Debian's
+# packages, live-server from the npm registry at a pinned version. Idempotent: what is
 # already there is left alone. See README.md in this folder.
 #
 #   HELPDESK_THIRDPARTY_DIR  where npm packages go
@@ -9,7 +10,7 @@
 set -euo pipefail
 
 LIVE_SERVER_VERSION=1.2.2
-DEBIAN_PACKAGES=(syncthing)
+DEBIAN_PACKAGES=(syncthing php-fpm)
 
 dir="${HELPDESK_THIRDPARTY_DIR:-$HOME/.cache/helpdesk-thirdparty}"
 
@@ -51,7 +52,9 @@ fi
 # ---- Where things are -------------------------------------------------------------
 syncthing_bin=$(command -v syncthing)
 live_server_bin="$npm_dir/node_modules/.bin/live-server"
+php_fpm_bin=$(command -v php-fpm || ls /usr/sbin/php-fpm* | sort -V | tail -n1)
 echo "syncthing:   $syncthing_bin ($("$syncthing_bin" --version | head -n1))"
 echo "live-server: $live_server_bin ($("$live_server_bin" --version))"
+echo "php-fpm:     $php_fpm_bin ($("$php_fpm_bin" --version | head -n1))"
 echo "The tests find them there; to point them elsewhere:"
-echo "  export HELPDESK_THIRDPARTY_DIR=$dir HELPDESK_SYNCTHING=$syncthing_bin HELPDESK_LIVE_SERVER=$live_server_bin"
+echo "  export HELPDESK_THIRDPARTY_DIR=$dir HELPDESK_SYNCTHING=$syncthing_bin HELPDESK_LIVE_SERVER=$live_server_bin HELPDESK_PHP_FPM=$php_fpm_bin"
