@@ -389,7 +389,7 @@ func TestFrameHeadersAllowOnlyTheHelpdesk(t *testing.T) {
 			[]string{fa}, nil},
 		{"report-only is rewritten and an enforcing one added",
 			[]string{"Content-Security-Policy-Report-Only:frame-ancestors 'none'; report-uri /r"},
-			[]string{fa}, []string{fa + "; report-uri /r"}},
+			[]string{fa}, []string{fa + "; report-uri /apps/open/r"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -47,7 +47,7 @@ func TestOriginWideHeadersAreDroppedButTheSitesKept(t *testing.T) {
 	kept := []string{
 		"Supports-Loading-Mode: credentialed-prerender",
 		"Permissions-Policy: geolocation=()",
-		`Reporting-Endpoints: app="/reports"`,
+		`Reporting-Endpoints: app="https://reports.example/r"`,
 		"Cross-Origin-Opener-Policy: same-origin",
 	}
 	resp, body := get(t, g.url+"/apps/open"+headersQuery(append(slices.Clone(hostile), kept...)...), tok)
