@@ -76,7 +76,10 @@ declare namespace HelpdeskApps {
      * same-origin URLs the page builds in JavaScript under `prefix`.
      */
     readonly rewriteLinks: boolean;
-    /** data-helpdesk-prefix: the app's path without trailing slash, such as "/apps/crm"; null when rewriteLinks is off. */
+    /**
+     * data-helpdesk-prefix: the app's path without trailing slash, such as
+     * "/apps/crm"; null when neither rewriteLinks nor isolateCookies is on.
+     */
     readonly prefix: string | null;
     /**
      * data-helpdesk-root: the gateway's prefix, such as "/apps"; paths under
@@ -84,6 +87,13 @@ declare namespace HelpdeskApps {
      * rewriteLinks is off or the gateway sent none.
      */
     readonly root: string | null;
+    /**
+     * data-isolate-cookies (app option `isolate_cookies`): the prefix of the
+     * app's cookie jar, such as "hda.crm.". document.cookie then reads the
+     * jar's cookies under their own names and no other, and an assignment
+     * goes into the jar, scoped to `prefix`. Null when off.
+     */
+    readonly isolateCookies: string | null;
   }
 
   interface API {

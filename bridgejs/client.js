@@ -181,6 +181,13 @@
     warn("data-rewrite-links without a valid data-helpdesk-prefix: links are not rewritten");
     rewriteLinks = false;
   }
+  // Isolated cookies: the prefix of the app's cookie jar
+  // (data-isolate-cookies, like hda.crm.), under the app's path.
+  var cookiePrefix = attr("data-isolate-cookies") || "";
+  if (cookiePrefix && (!/^hda\.[a-z0-9][a-z0-9-]*\.$/.test(cookiePrefix) || !linkPrefix)) {
+    warn("ignoring data-isolate-cookies " + JSON.stringify(cookiePrefix) + " (or its data-helpdesk-prefix)");
+    cookiePrefix = "";
+  }
 
   var config = Object.freeze({
     app: attr("data-helpdesk-app") || "",
@@ -188,8 +195,9 @@
     autoResize: flag("data-auto-resize"),
     manualReady: flag("data-manual-ready"),
     rewriteLinks: rewriteLinks,
-    prefix: rewriteLinks ? linkPrefix : null,
+    prefix: rewriteLinks || cookiePrefix ? linkPrefix : null,
     root: rewriteLinks && linkRoot ? linkRoot : null,
+    isolateCookies: cookiePrefix || null,
   });
 
   var framed = false;
@@ -623,10 +631,10 @@
   // page builds in JavaScript are out of the gateway's reach, so the shim
   // moves them where the page uses them: fetch, XMLHttpRequest, WebSocket,
   // EventSource, workers, history, window.open, forms, element URL
-  // properties and attributes, HTML set through innerHTML and its kin,
-  // document.cookie paths and, with the Navigation API, assignments to
-  // location. Nothing is patched unless the gateway asked for it
-  // (data-rewrite-links). See README.md for what cannot be reached.
+  // properties and attributes, HTML set through innerHTML and its kin and,
+  // with the Navigation API, assignments to location (document.cookie
+  // paths: cookies, below). Nothing is patched unless the gateway asked for
+  // it (data-rewrite-links). See README.md for what cannot be reached.
   var links = (function () {
     var XHTML = "http://www.w3.org/1999/xhtml";
     var prefix = config.prefix;
@@ -941,36 +949,6 @@
       return typeof C === "function" && C.prototype ? C.prototype : null;
     }
 
-    // ---- Cookies ----
-
-    // cookie scopes a document.cookie assignment as the gateway scopes
-    // Set-Cookie headers: Domain removed, a Path outside the app's path
-    // moved under it. A cookie without a Path gets the page's directory,
-    // which is already under it.
-    function cookie(v) {
-      if (typeof v !== "string" || v.indexOf(";") < 0) return v;
-      var parts = v.split(";");
-      var changed = false;
-      for (var i = 1; i < parts.length; i++) {
-        var part = parts[i];
-        var eq = part.indexOf("=");
-        var name = (eq < 0 ? part : part.slice(0, eq)).replace(/^[\t ]+|[\t ]+$/g, "").toLowerCase();
-        if (name === "domain") {
-          parts[i] = null;
-          changed = true;
-        } else if (name === "path" && eq >= 0) {
-          var p = part.slice(eq + 1).replace(/^[\t ]+|[\t ]+$/g, "");
-          if (p.charAt(0) !== "/" || p === prefix || p.slice(0, appPath.length) === appPath) continue;
-          var clean = new NativeURL("http://h" + p).pathname.replace(/\/{2,}/g, "/");
-          if (/\/\.{1,2}$/.test(p)) clean = clean.replace(/\/$/, "") || "/";
-          parts[i] = part.slice(0, eq + 1) + appPath + clean.slice(1);
-          changed = true;
-        }
-      }
-      if (!changed) return v;
-      return parts.filter(function (x) { return x !== null; }).join(";");
-    }
-
     // ---- Installation ----
 
     function install() {
@@ -1199,20 +1177,104 @@
           warn("could not observe the document", e);
         }
       }
-
-      // Cookies.
-      setter(protoOf("Document"), "cookie", function (doc, v, nativeSet) {
-        var scoped = v;
-        try {
-          if (doc === document) scoped = cookie(v);
-        } catch (e) {
-          scoped = v;
-        }
-        return nativeSet.call(doc, scoped);
-      });
     }
 
     return { toApp: toApp, install: install };
+  })();
+
+  // ---- Cookies --------------------------------------------------------------
+
+  // cookies keeps the cookies a page's JavaScript reads and writes inside
+  // the app, as the gateway keeps those of its responses. With link
+  // rewriting, an assignment is scoped as the gateway scopes Set-Cookie:
+  // Domain removed, a Path outside the app's path moved under it. With
+  // isolate_cookies, the page sees its jar as its backend does: reading
+  // document.cookie shows the app's cookies under their own names and hides
+  // every other (the Helpdesk's, other apps'); an assignment names the
+  // cookie into the app's jar, and is scoped too. HttpOnly cookies are out
+  // of reach as ever; the asynchronous cookieStore API is not patched.
+  var cookies = (function () {
+    var prefix = config.prefix;
+    var appPath = prefix + "/";
+    var jar = config.isolateCookies;
+    var NativeURL = typeof URL === "function" ? URL : null;
+
+    // scope scopes a document.cookie assignment. A cookie without a Path
+    // gets the page's directory, which is already under the app's path.
+    function scope(v) {
+      if (v.indexOf(";") < 0) return v;
+      var parts = v.split(";");
+      var changed = false;
+      for (var i = 1; i < parts.length; i++) {
+        var part = parts[i];
+        var eq = part.indexOf("=");
+        var name = (eq < 0 ? part : part.slice(0, eq)).replace(/^[\t ]+|[\t ]+$/g, "").toLowerCase();
+        if (name === "domain") {
+          parts[i] = null;
+          changed = true;
+        } else if (name === "path" && eq >= 0) {
+          var p = part.slice(eq + 1).replace(/^[\t ]+|[\t ]+$/g, "");
+          if (p.charAt(0) !== "/" || p === prefix || p.slice(0, appPath.length) === appPath) continue;
+          var clean = new NativeURL("http://h" + p).pathname.replace(/\/{2,}/g, "/");
+          if (/\/\.{1,2}$/.test(p)) clean = clean.replace(/\/$/, "") || "/";
+          parts[i] = part.slice(0, eq + 1) + appPath + clean.slice(1);
+          changed = true;
+        }
+      }
+      if (!changed) return v;
+      return parts.filter(function (x) { return x !== null; }).join(";");
+    }
+
+    // name puts an assignment's cookie into the app's jar, as the gateway
+    // renames the cookies of Set-Cookie: the jar's prefix before the name.
+    function name(v) {
+      var lead = /^[\t ]*/.exec(v)[0];
+      return lead + jar + v.slice(lead.length);
+    }
+
+    // read returns the cookies of the app's jar in a document.cookie
+    // string, under their own names.
+    function read(all) {
+      if (typeof all !== "string" || all === "") return all;
+      var out = [];
+      all.split("; ").forEach(function (pair) {
+        if (pair.slice(0, jar.length) === jar) out.push(pair.slice(jar.length));
+      });
+      return out.join("; ");
+    }
+
+    function install() {
+      if (!prefix || !NativeURL || (!config.rewriteLinks && !jar)) return;
+      var proto = typeof Document === "function" ? Document.prototype : null;
+      var d = proto && Object.getOwnPropertyDescriptor(proto, "cookie");
+      if (!d || typeof d.get !== "function" || typeof d.set !== "function" || !d.configurable) {
+        warn("could not patch document.cookie");
+        return;
+      }
+      Object.defineProperty(proto, "cookie", {
+        get: function () {
+          var v = d.get.call(this);
+          try {
+            return jar && this === document ? read(v) : v;
+          } catch (e) {
+            return v;
+          }
+        },
+        set: function (v) {
+          var out = v;
+          try {
+            if (this === document && typeof v === "string") out = scope(jar ? name(v) : v);
+          } catch (e) {
+            out = v;
+          }
+          d.set.call(this, out);
+        },
+        enumerable: d.enumerable,
+        configurable: true,
+      });
+    }
+
+    return { install: install };
   })();
 
   // ---- Life cycle ----------------------------------------------------------
@@ -1296,6 +1358,11 @@
     links.install();
   } catch (e) {
     warn("could not set up link rewriting", e);
+  }
+  try {
+    cookies.install();
+  } catch (e) {
+    warn("could not set up cookies", e);
   }
 
   if (!framed) return;

@@ -79,8 +79,10 @@ type App struct {
 	// IsolateCookies gives the app a cookie jar of its own: cookies it sets
 	// are renamed `hda.<id>.<name>` on the way out and given their names
 	// back on the way in, and no other cookie (the Helpdesk's, another
-	// app's) reaches it. Cookies the app's JavaScript sets itself are not
-	// renamed, so they do not reach its backend. Default: `false`.
+	// app's) reaches it. The injected shim shows the page's scripts the
+	// same jar through document.cookie: the app's cookies under their own
+	// names, and no other; the cookies they write go into the jar, scoped
+	// to the app. Default: `false`.
 	IsolateCookies bool `json:"isolate_cookies,omitempty"`
 
 	// Backend is the handler that serves the app, usually `reverse_proxy`;

@@ -16,7 +16,8 @@ import (
 // change per response: the app id, the Helpdesk origins it may talk to (the
 // keyword self standing for 'self'), and its options. With link rewriting,
 // the shim also learns the app's path and the gateway's prefix, whose paths
-// it never moves.
+// it never moves; with isolated cookies, the app's path and the prefix of
+// its cookie jar, which it shows the page's scripts as the backend sees it.
 func shimAttrs(a *App, ancestors []string, gatewayPrefix string) []byte {
 	origins := make([]string, len(ancestors))
 	for i, src := range ancestors {
@@ -35,8 +36,16 @@ func shimAttrs(a *App, ancestors []string, gatewayPrefix string) []byte {
 		b.WriteString(` data-manual-ready="true"`)
 	}
 	if a.RewriteLinks {
-		fmt.Fprintf(&b, ` data-rewrite-links="true" data-helpdesk-prefix="%s" data-helpdesk-root="%s"`,
-			html.EscapeString(a.prefix), html.EscapeString(gatewayPrefix))
+		b.WriteString(` data-rewrite-links="true"`)
+	}
+	if a.RewriteLinks || a.IsolateCookies {
+		fmt.Fprintf(&b, ` data-helpdesk-prefix="%s"`, html.EscapeString(a.prefix))
+	}
+	if a.RewriteLinks {
+		fmt.Fprintf(&b, ` data-helpdesk-root="%s"`, html.EscapeString(gatewayPrefix))
+	}
+	if a.IsolateCookies {
+		fmt.Fprintf(&b, ` data-isolate-cookies="%s"`, html.EscapeString(a.cookiePrefix))
 	}
 	return b.Bytes()
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -122,8 +123,12 @@ func hostileApp(w http.ResponseWriter, r *http.Request) {
 // victimApp is vault's upstream: it signs its user in with a cookie of its
 // own and tells what cookies it received.
 func victimApp(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/login" {
+	switch r.URL.Path {
+	case "/login":
 		w.Header().Set("Set-Cookie", "sid=vault-secret; Path=/; HttpOnly")
+	case "/csrf":
+		// The cookie its own scripts read, as Syncthing's and AngularJS's.
+		w.Header().Set("Set-Cookie", "CSRF-Token-AB=tok123")
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!doctype html><title>vault</title><p>vault saw cookie=%s</p>", r.Header.Get("Cookie"))
@@ -286,5 +291,45 @@ func TestBrowserAppCannotRegisterAServiceWorkerOverTheOrigin(t *testing.T) {
 	}
 	if got, want := register("/apps/crm/static/sw.js", "/apps/crm/"), e.apps+"/apps/crm/"; got.Scope != want {
 		t.Errorf("a worker over crm's own path: %+v; want registered with scope %s", got, want)
+	}
+}
+
+// vault has a cookie jar of its own (isolate_cookies): its scripts see
+// their cookies under their own names and no other, and the cookies they
+// write go into the jar, scoped to the app, and reach vault's backend.
+func TestBrowserIsolatedAppScriptsSeeTheirOwnJar(t *testing.T) {
+	e := newScopeEnv(t)
+	e.signIn()
+	if _, err := chromedp.Call(e.ctx, network.SetCookie, network.SetCookieParams{Name: "hda.crm.theme", Value: "dark", URL: e.apps + "/"}); err != nil {
+		t.Fatal(err)
+	}
+	e.navigate(e.apps + "/apps/vault/csrf")
+	sorted := func(cookies string) string {
+		parts := strings.Split(cookies, "; ")
+		slices.Sort(parts)
+		return strings.Join(parts, "; ")
+	}
+	if got := sorted(hostEval[string](e.bridgeEnv, "document.cookie")); got != "CSRF-Token-AB=tok123" {
+		t.Errorf("vault's page reads document.cookie %q; want its own CSRF cookie only", got)
+	}
+	got := sorted(hostEval[string](e.bridgeEnv, `document.cookie = "js=1; path=/; domain=127.0.0.1"; document.cookie`))
+	if got != "CSRF-Token-AB=tok123; js=1" {
+		t.Errorf("after writing js=1, vault's page reads %q", got)
+	}
+	if c := e.cookieValues(e.apps + "/apps/vault/"); c["hda.vault.js"] != "1" || c["hda.vault.js@path"] != "/apps/vault/" {
+		t.Errorf("the cookie vault's page wrote is stored as %v; want hda.vault.js on /apps/vault/", c)
+	}
+	if c := e.cookieValues(e.apps + "/"); c["js"] != "" || c["hda.vault.js"] != "" {
+		t.Errorf("the cookie vault's page wrote reaches the origin's root: %v", c)
+	}
+	e.navigate(e.apps + "/apps/vault/whoami")
+	if got := e.vault.received("/whoami cookie="); len(got) != 1 || !strings.Contains(got[0], "js=1") || !strings.Contains(got[0], "CSRF-Token-AB=tok123") || strings.Contains(got[0], "hda.") {
+		t.Errorf("vault's backend received %q; want its own cookies under their names", got)
+	}
+	// A page of an app without a jar of its own reads the origin's cookies
+	// as the browser gives them.
+	e.navigate(e.apps + "/apps/crm/")
+	if got := hostEval[string](e.bridgeEnv, "document.cookie"); !strings.Contains(got, "hda.crm.theme=dark") || !strings.Contains(got, "hd_session=") {
+		t.Errorf("crm's page reads document.cookie %q", got)
 	}
 }

@@ -188,6 +188,7 @@ http://127.0.0.1:%[2]s {
 		}
 		app %[5]s {
 			rewrite_links on
+			%[7]s
 			to %[6]s
 		}
 	}
@@ -195,13 +196,14 @@ http://127.0.0.1:%[2]s {
 `
 
 // newThirdPartyEnv starts the gateway with app id proxied to upstream
-// (host:port) and opens a tab that records every request; it is
-// newLinksEnv's world with a third-party application for the tool.
-func newThirdPartyEnv(t *testing.T, id, upstream string) *linksEnv {
+// (host:port), with the app subdirective option if any, and opens a tab
+// that records every request; it is newLinksEnv's world with a third-party
+// application for the tool.
+func newThirdPartyEnv(t *testing.T, id, upstream, option string) *linksEnv {
 	t.Helper()
 	bctx := browserContext(t)
 	ports := distinctPorts(t, 2)
-	startCaddyfile(t, fmt.Sprintf(thirdPartyCaddyfile, ports[0], ports[1], testSecret, browserTestdata(t), id, upstream))
+	startCaddyfile(t, fmt.Sprintf(thirdPartyCaddyfile, ports[0], ports[1], testSecret, browserTestdata(t), id, upstream, option))
 	netlog := newNetworkLog()
 	e := openTab(t, bctx, ports, linksTestTimeout, netlog.listen)
 	return &linksEnv{bridgeEnv: e, net: netlog}
@@ -329,40 +331,58 @@ func TestThirdPartySyncthingGUI(t *testing.T) {
 		t.Fatalf("Syncthing sent no X-Syncthing-Id header (%q)", deviceID)
 	}
 
-	const id = "syncthing"
-	e := newThirdPartyEnv(t, id, addr)
-	instance := e.mount(mountOptions{App: id, Src: e.apps + "/apps/" + id + "/", Mode: "embed", Placement: "main_menu"})
-	part := "/apps/" + id + "/"
-	// The UI: Angular has rendered the "This Device" panel from
-	// rest/system/config and rest/system/status, with the device's short ID (its first six characters).
-	e.waitWithin(thirdPartyWaitTimeout, part, `document.readyState === "complete" && HelpdeskApps.connected &&
+	// With isolate_cookies, the gateway renames Syncthing's CSRF cookie
+	// into the app's jar; the shim shows it to Syncthing's JavaScript
+	// under its own name, which must read it to send its header, or every
+	// REST call is refused with 403.
+	for _, c := range []struct{ id, option, jarPrefix string }{
+		{"syncthing", "", ""},
+		{"syncthing-jar", "isolate_cookies", "hda.syncthing-jar."},
+	} {
+		t.Run(c.id, func(t *testing.T) {
+			id := c.id
+			e := newThirdPartyEnv(t, id, addr, c.option)
+			instance := e.mount(mountOptions{App: id, Src: e.apps + "/apps/" + id + "/", Mode: "embed", Placement: "main_menu"})
+			part := "/apps/" + id + "/"
+			// The UI: Angular has rendered the "This Device" panel from
+			// rest/system/config and rest/system/status, with the device's short ID (its first six characters).
+			e.waitWithin(thirdPartyWaitTimeout, part, `document.readyState === "complete" && HelpdeskApps.connected &&
 		document.getElementById("device-this") !== null &&
 		document.getElementById("device-this").innerText.includes(`+jsValue(t, deviceID[:6])+`) &&
 		document.title.endsWith("| Syncthing") && document.title !== " | Syncthing"`, syncthingState)
-	// The REST calls went through, under the prefix, with the CSRF token.
-	for _, api := range []string{"rest/system/status", "rest/config", "rest/events?limit=1"} {
-		u := e.apps + "/apps/" + id + "/" + api
-		if s := e.net.status(u); s != http.StatusOK {
-			t.Errorf("%s: status %d, want 200", u, s)
-		}
+			// The REST calls went through, under the prefix, with the CSRF token.
+			for _, api := range []string{"rest/system/status", "rest/config", "rest/events?limit=1"} {
+				u := e.apps + "/apps/" + id + "/" + api
+				if s := e.net.status(u); s != http.StatusOK {
+					t.Errorf("%s: status %d, want 200", u, s)
+				}
+			}
+			// Started with --no-upgrade, Syncthing answers rest/system/upgrade with
+			// 503 "upgrade unsupported" itself, with or without the gateway.
+			upgrade := fmt.Sprintf("GET %s/apps/%s/rest/system/upgrade → 503", e.apps, id)
+			if bad := slices.DeleteFunc(e.failedUnder(id), func(s string) bool { return s == upgrade }); len(bad) > 0 {
+				t.Errorf("requests that failed:\n\t%s", strings.Join(bad, "\n\t"))
+			}
+			// Syncthing's CSRF cookie, set without a Path, has the default path of
+			// the page's URL: the app's, so no other app or page sees it.
+			jar := e.cookies(e.apps + "/apps/" + id + "/")
+			csrf := "CSRF-Token-" + deviceID[:5]
+			stored := c.jarPrefix + csrf
+			if p := jar[stored]; p != "/apps/"+id && p != "/apps/"+id+"/" {
+				t.Errorf("cookie %s: path %q, want /apps/%s (jar: %v)", stored, p, id, jar)
+			}
+			if root := e.cookies(e.apps + "/"); root[stored] != "" {
+				t.Errorf("cookie %s reaches the origin's root (path %q)", stored, root[stored])
+			}
+			// Syncthing's JavaScript sees its cookie under its own name, and
+			// nothing of the Helpdesk's.
+			seen := appEval[string](e.bridgeEnv, part, "document.cookie")
+			if !strings.Contains(seen, csrf+"=") || c.jarPrefix != "" && (strings.Contains(seen, "hda.") || strings.Contains(seen, "hd_session")) {
+				t.Errorf("Syncthing's page reads document.cookie %q", seen)
+			}
+			e.checkThirdParty(id, part, instance)
+		})
 	}
-	// Started with --no-upgrade, Syncthing answers rest/system/upgrade with
-	// 503 "upgrade unsupported" itself, with or without the gateway.
-	upgrade := fmt.Sprintf("GET %s/apps/%s/rest/system/upgrade → 503", e.apps, id)
-	if bad := slices.DeleteFunc(e.failedUnder(id), func(s string) bool { return s == upgrade }); len(bad) > 0 {
-		t.Errorf("requests that failed:\n\t%s", strings.Join(bad, "\n\t"))
-	}
-	// Syncthing's CSRF cookie, set without a Path, has the default path of
-	// the page's URL: the app's, so no other app or page sees it.
-	jar := e.cookies(e.apps + "/apps/" + id + "/")
-	csrf := "CSRF-Token-" + deviceID[:5]
-	if p := jar[csrf]; p != "/apps/"+id && p != "/apps/"+id+"/" {
-		t.Errorf("cookie %s: path %q, want /apps/%s (jar: %v)", csrf, p, id, jar)
-	}
-	if root := e.cookies(e.apps + "/"); root[csrf] != "" {
-		t.Errorf("cookie %s reaches the origin's root (path %q)", csrf, root[csrf])
-	}
-	e.checkThirdParty(id, part, instance)
 }
 
 // ---- live-server (npm) -------------------------------------------------------
@@ -435,7 +455,7 @@ func TestThirdPartyLiveServer(t *testing.T) {
 	}
 
 	const id = "live"
-	e := newThirdPartyEnv(t, id, addr)
+	e := newThirdPartyEnv(t, id, addr, "")
 	instance := e.mount(mountOptions{App: id, Src: e.apps + "/apps/" + id + "/", Mode: "embed", Placement: "main_menu"})
 	part := "/apps/" + id + "/"
 	prefix := "/apps/" + id
