@@ -85,6 +85,19 @@ type App struct {
 	// to the app. Default: `false`.
 	IsolateCookies bool `json:"isolate_cookies,omitempty"`
 
+	// Origin says what the gateway does with the origin of the app's
+	// requests. `check` refuses (403) a state-changing request (POST, PUT,
+	// PATCH, DELETE…) that a page of another origin sent, by its
+	// Sec-Fetch-Site or Origin header, as Go's http.CrossOriginProtection
+	// reads them. `map` checks too, and gives a tool that sees its own
+	// Host its own origin in the Origin (and Referer) of the app's own
+	// pages, so that a tool comparing Origin with Host accepts them: a
+	// reverse_proxy over HTTP only. `off` does neither, for a tool that
+	// takes cross-origin posts (a SAML sign-in, say); its own defence alone
+	// decides. Default: `map` when the backend sends the upstream its own
+	// Host (`to`), `check` otherwise.
+	Origin string `json:"origin,omitempty"`
+
 	// Backend is the handler that serves the app, usually `reverse_proxy`;
 	// any `http.handlers` module works. It sees the request with the app's
 	// prefix stripped. Required.
@@ -103,6 +116,8 @@ type App struct {
 	// fastCGI is set when the backend is a reverse_proxy to FastCGI, whose
 	// REQUEST_URI comes from the request as the server received it.
 	fastCGI bool
+	// origin is the effective Origin mode.
+	origin string
 	// shimAttrs are the attributes of the injected shim's script element
 	// that do not change per response, and shim the element in its usual
 	// form; both nil when injection is off.
@@ -151,6 +166,11 @@ func (a *App) validate() error {
 			return fmt.Errorf("app %q: divisions: empty division id", a.ID)
 		}
 	}
+	switch a.Origin {
+	case "", OriginMap, OriginCheck, OriginOff:
+	default:
+		return fmt.Errorf("app %q: origin %q: must be %s, %s or %s", a.ID, a.Origin, OriginMap, OriginCheck, OriginOff)
+	}
 	return nil
 }
 
@@ -189,7 +209,11 @@ func (a *App) provision(ctx caddy.Context, prefix string) error {
 	if err != nil {
 		return fmt.Errorf("loading backend: %w", err)
 	}
-	if rp, ok := mod.(*reverseproxy.Handler); ok {
+	rp, _ := mod.(*reverseproxy.Handler)
+	if a.origin, err = a.originMode(rp); err != nil {
+		return err
+	}
+	if rp != nil {
 		a.identityInTransport = wrapTransport(rp)
 		_, a.fastCGI = rp.Transport.(*fastcgi.Transport)
 	}

@@ -62,6 +62,7 @@ func init() {
 //			manual_ready
 //			rewrite_links on|off
 //			isolate_cookies
+//			origin    map|check|off
 //			to        <upstreams...>
 //			reverse_proxy [<upstreams...>] {
 //				...
@@ -353,6 +354,10 @@ func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
 				return nil, d.Errf("app %q: rewrite_links: expected on or off", app.ID)
 			}
 			app.RewriteLinks = val == "on"
+		case "origin":
+			if !d.AllArgs(&app.Origin) {
+				return nil, d.Errf("app %q: origin: expected %s, %s or %s", app.ID, OriginMap, OriginCheck, OriginOff)
+			}
 		case "inject":
 			var val string
 			if !d.AllArgs(&val) || val != "on" && val != "off" {

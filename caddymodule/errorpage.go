@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -20,10 +21,25 @@ var errorMessages = map[int]string{
 	http.StatusServiceUnavailable: "The Helpdesk's sign-in keys cannot be reached; try again shortly.",
 }
 
-// writeErrorPage writes the default body for an error status: a small HTML
-// page when a browser navigates (or frames) the URL, JSON otherwise.
-func writeErrorPage(w http.ResponseWriter, r *http.Request, status int) {
+// reasonMessages are the explanations of refusals whose status alone would
+// mislead.
+var reasonMessages = []struct {
+	reason error
+	msg    string
+}{
+	{errCrossOrigin, "Only the app's own pages may send it this request; a page of another site may not."},
+}
+
+// writeErrorPage writes the default body for an error status, explained
+// for reason: a small HTML page when a browser navigates (or frames) the
+// URL, JSON otherwise.
+func writeErrorPage(w http.ResponseWriter, r *http.Request, status int, reason error) {
 	msg := errorMessages[status]
+	for _, m := range reasonMessages {
+		if errors.Is(reason, m.reason) {
+			msg = m.msg
+		}
+	}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")

@@ -84,9 +84,11 @@ type Handler struct {
 	// normalised names of every header deleted from client requests.
 	identity      IdentityHeaders
 	identityStrip []string
-	asserter      *asserter
-	verifier      *session.Verifier
-	logger        *zap.Logger
+	// crossOrigin refuses the cross-origin state-changing requests.
+	crossOrigin *http.CrossOriginProtection
+	asserter    *asserter
+	verifier    *session.Verifier
+	logger      *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -107,6 +109,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.FrameAncestors = []string{"'self'"}
 	}
 	h.ancestors = strings.Join(h.FrameAncestors, " ")
+	h.crossOrigin = http.NewCrossOriginProtection()
 
 	if h.Session == nil {
 		return errors.New("session: required")
@@ -238,6 +241,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err := app.allows(claims); err != nil {
 		return h.deny(w, r, http.StatusForbidden, app, err)
 	}
+	if app.origin != OriginOff && h.crossOrigin.Check(r) != nil {
+		return h.deny(w, r, http.StatusForbidden, app, errCrossOrigin)
+	}
 
 	upstreamPath, err := url.PathUnescape(pl.Rest)
 	if err != nil {
@@ -318,6 +324,9 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPat
 		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
 	}
 	id := &identity{h: h, app: app, claims: claims}
+	if app.origin == OriginMap {
+		id.origin = sameOrigin(r)
+	}
 	if h.identity.Assertion != identityOff {
 		var err error
 		if id.assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
@@ -416,7 +425,7 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request, status int, app *
 		srv.Errors != nil && len(srv.Errors.Routes) > 0 {
 		return caddyhttp.Error(status, reason)
 	}
-	writeErrorPage(w, r, status)
+	writeErrorPage(w, r, status, reason)
 	return nil
 }
 

@@ -125,6 +125,10 @@ type identity struct {
 	app       *App
 	claims    session.Claims
 	assertion string
+	// origin is the gateway's own origin when the app maps origins and
+	// the request came from a page of it; the transport then gives the
+	// upstream its own.
+	origin string
 }
 
 // identityKey is the request context key of the identity that an

@@ -175,7 +175,7 @@ func (rw *responseWriter) refuse(err error) {
 	hdr := rw.Header()
 	clear(hdr)
 	_ = rewrite.AddFrameAncestors(hdr, rw.h.ancestors) // cannot fail: no policy
-	writeErrorPage(rw.ResponseWriterWrapper.ResponseWriter, rw.req, http.StatusBadGateway)
+	writeErrorPage(rw.ResponseWriterWrapper.ResponseWriter, rw.req, http.StatusBadGateway, err)
 }
 
 // startBody routes the body through the stages it needs: the link

@@ -8,8 +8,10 @@ package caddymodule
 
 import (
 	"fmt"
+	htmlpkg "html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -36,6 +38,9 @@ http://127.0.0.1:%[1]s {
 		app vault {
 			isolate_cookies
 			to %[4]s
+		}
+		app tool {
+			to %[5]s
 		}
 	}
 	handle /auth/refresh {
@@ -113,6 +118,11 @@ func hostileApp(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript")
 		w.Header().Set("Service-Worker-Allowed", "/")
 		fmt.Fprint(w, `self.addEventListener("fetch", () => {});`)
+	case "/hostile.html":
+		// Served from crm's own origin, not through the gateway: a page
+		// of another origin of the same site, posting to the gateway.
+		html(`<form id="f" method="post" action="` + htmlpkg.EscapeString(r.URL.Query().Get("target")) +
+			`"><input name="all" value="1"></form><script>document.getElementById("f").submit()</script>`)
 	case "/":
 		html("crm home")
 	default:
@@ -139,18 +149,19 @@ func victimApp(w http.ResponseWriter, r *http.Request) {
 type scopeEnv struct {
 	*bridgeEnv
 	crm, vault *cookieRecorder
+	tool       *originTool
 	net        *networkLog
 }
 
 func newScopeEnv(t *testing.T) *scopeEnv {
 	t.Helper()
 	bctx := browserContext(t)
-	crm, vault := newCookieRecorder(t, hostileApp), newCookieRecorder(t, victimApp)
+	crm, vault, tool := newCookieRecorder(t, hostileApp), newCookieRecorder(t, victimApp), newOriginTool(t)
 	port := distinctPorts(t, 1)[0]
-	startCaddyfile(t, fmt.Sprintf(scopeCaddyfile, port, testSecret, crm.URL, vault.URL))
+	startCaddyfile(t, fmt.Sprintf(scopeCaddyfile, port, testSecret, crm.URL, vault.URL, tool.URL))
 	netlog := newNetworkLog()
 	e := openTab(t, bctx, []string{port, port}, 40*time.Second, netlog.listen)
-	return &scopeEnv{bridgeEnv: e, crm: crm, vault: vault, net: netlog}
+	return &scopeEnv{bridgeEnv: e, crm: crm, vault: vault, tool: tool, net: netlog}
 }
 
 // signIn gives the browser the Helpdesk's refresh cookie and vault's own
@@ -331,5 +342,37 @@ func TestBrowserIsolatedAppScriptsSeeTheirOwnJar(t *testing.T) {
 	e.navigate(e.apps + "/apps/crm/")
 	if got := hostEval[string](e.bridgeEnv, "document.cookie"); !strings.Contains(got, "hda.crm.theme=dark") || !strings.Contains(got, "hd_session=") {
 		t.Errorf("crm's page reads document.cookie %q", got)
+	}
+}
+
+// tool checks that a state-changing request's Origin names the Host it
+// receives. Its own form, posted in the browser through the gateway, is
+// accepted: the gateway gives it its own origin. A page of another origin
+// of the same site (so the user's cookies go with it) posts to it: the
+// gateway refuses, and the tool is never reached.
+func TestBrowserCrossOriginPostsAreRefusedAndTheAppsOwnPass(t *testing.T) {
+	e := newScopeEnv(t)
+	e.navigate(e.apps + "/apps/tool/form.html")
+	hostEval[bool](e.bridgeEnv, `document.getElementById("go").click(), true`)
+	e.waitHost(`location.pathname === "/apps/tool/submit" && document.readyState === "complete"`)
+	if _, text := e.location(); !strings.Contains(text, "saved") {
+		t.Errorf("the tool's own form was refused: %q", text)
+	}
+	toolOrigin := "origin=" + e.tool.URL + " "
+	if got := e.tool.received("POST /submit"); len(got) != 1 || !strings.Contains(got[0], toolOrigin) {
+		t.Errorf("the tool received %q; want one post with its own %s", got, toolOrigin)
+	}
+
+	target := e.apps + "/apps/tool/delete"
+	e.navigate(e.crm.URL + "/hostile.html?target=" + url.QueryEscape(target))
+	e.waitHost(`location.pathname === "/apps/tool/delete" && document.readyState === "complete"`)
+	if got := e.net.status(target); got != http.StatusForbidden {
+		t.Errorf("the cross-origin post answered %d; want 403", got)
+	}
+	if _, text := e.location(); !strings.Contains(text, "another site may not") {
+		t.Errorf("the refusal page says %q", text)
+	}
+	if got := e.tool.received("/delete"); len(got) > 0 {
+		t.Errorf("the cross-origin post reached the tool: %q", got)
 	}
 }

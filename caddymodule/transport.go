@@ -77,6 +77,13 @@ func (t appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	out.Header = make(http.Header, len(req.Header)+identityFields)
 	maps.Copy(out.Header, req.Header)
 	id.set(out.Header)
+	if id.origin != "" {
+		scheme := "http"
+		if t.TLSEnabled() {
+			scheme = "https"
+		}
+		mapOrigin(out.Header, id.origin, scheme+"://"+out.Host, id.app.prefix)
+	}
 	return t.HTTPTransport.RoundTrip(&out)
 }
 
