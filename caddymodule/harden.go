@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -29,22 +30,31 @@ func (h *Handler) gatewayOwned(name string) bool {
 // guardConnection removes from the Connection header every name the
 // gateway owns. A proxy deletes the headers that Connection names, as
 // hop-by-hop, after the gateway has set them: a client could otherwise
-// strip chosen identity headers from what a backend receives. It allocates
-// only when there is something to remove.
+// strip chosen identity headers from what a backend receives.
 func (h *Handler) guardConnection(hdr http.Header) {
-	values := hdr["Connection"]
-	owned := false
-	for _, v := range values {
-		owned = owned || h.namesOwned(v)
-	}
-	if !owned {
+	removeNames(hdr, "Connection", h.gatewayOwned)
+}
+
+// removeNames removes from hdr[key], a comma-separated list of header
+// names (Connection, Trailer), the names drop reports, and the header when
+// none is left. It allocates only when there is something to remove.
+func removeNames(hdr http.Header, key string, drop func(name string) bool) {
+	values := hdr[key]
+	if !slices.ContainsFunc(values, func(v string) bool {
+		for name := range strings.SplitSeq(v, ",") {
+			if drop(strings.TrimSpace(name)) {
+				return true
+			}
+		}
+		return false
+	}) {
 		return
 	}
 	kept := make([]string, 0, len(values))
 	for _, v := range values {
 		var names []string
 		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" && !h.gatewayOwned(name) {
+			if name = strings.TrimSpace(name); name != "" && !drop(name) {
 				names = append(names, name)
 			}
 		}
@@ -53,21 +63,10 @@ func (h *Handler) guardConnection(hdr http.Header) {
 		}
 	}
 	if len(kept) == 0 {
-		delete(hdr, "Connection")
+		delete(hdr, key)
 		return
 	}
-	hdr["Connection"] = kept
-}
-
-// namesOwned reports whether a Connection value names a header the
-// gateway owns.
-func (h *Handler) namesOwned(v string) bool {
-	for name := range strings.SplitSeq(v, ",") {
-		if h.gatewayOwned(strings.TrimSpace(name)) {
-			return true
-		}
-	}
-	return false
+	hdr[key] = kept
 }
 
 // dropTrailers keeps a request's trailers from its backend, which a proxy

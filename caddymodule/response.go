@@ -352,7 +352,10 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 		rewrite.DropServiceWorkerLinks(hdr)
 	}
 	if len(hdr["Trailer"]) > 0 {
-		dropRewrittenTrailers(hdr)
+		// Sent as trailers, the headers the gateway rewrites or drops
+		// would escape its rules. Trailers the backend adds without
+		// declaring them are removed when the response ends.
+		removeNames(hdr, "Trailer", rewritten)
 	}
 	if len(hdr["Set-Cookie"]) > 0 {
 		cookie := rw.h.source.Cookie
@@ -393,29 +396,10 @@ func (rw *responseWriter) dropOriginWide(hdr http.Header) {
 	}
 }
 
-// dropRewrittenTrailers removes from hdr's Trailer header the names of the
-// headers the gateway rewrites or drops (rewrite.Rewritten): sent as
-// trailers, they would escape its rules. Trailers the backend adds without
-// declaring them are removed when the response ends.
-func dropRewrittenTrailers(hdr http.Header) {
-	values := hdr["Trailer"]
-	kept := values[:0]
-	for _, v := range values {
-		var names []string
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" && !slices.Contains(rewrite.Rewritten, textproto.CanonicalMIMEHeaderKey(name)) {
-				names = append(names, name)
-			}
-		}
-		if len(names) > 0 {
-			kept = append(kept, strings.Join(names, ", "))
-		}
-	}
-	if len(kept) == 0 {
-		delete(hdr, "Trailer")
-		return
-	}
-	hdr["Trailer"] = kept
+// rewritten reports whether name is a header the gateway rewrites or drops
+// (rewrite.Rewritten).
+func rewritten(name string) bool {
+	return slices.Contains(rewrite.Rewritten, textproto.CanonicalMIMEHeaderKey(name))
 }
 
 // ownHosts are the hosts that absolute URLs in an app's redirects may name
@@ -528,7 +512,7 @@ func (rw *responseWriter) close() error {
 	}
 	hdr := rw.Header()
 	for name := range hdr {
-		if t, ok := strings.CutPrefix(name, http.TrailerPrefix); ok && slices.Contains(rewrite.Rewritten, textproto.CanonicalMIMEHeaderKey(t)) {
+		if t, ok := strings.CutPrefix(name, http.TrailerPrefix); ok && rewritten(t) {
 			delete(hdr, name)
 		}
 	}
