@@ -1,5 +1,7 @@
 package htmlstream
 
+import "github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
+
 // symOpaque stands for any character a rewriter does not look for: a
 // non-ASCII character, or the text of something that looked like a
 // character reference but was not one. The rewriters take it for a
@@ -50,7 +52,7 @@ func (r *charRef) feed(c byte) (sym byte, done, again bool) {
 		case c == '#':
 			r.state = refHash
 			return 0, false, false
-		case isAlnum(c):
+		case ascii.IsAlnum(c):
 			r.state = refName
 			return r.feed(c)
 		}
@@ -60,24 +62,24 @@ func (r *charRef) feed(c byte) (sym byte, done, again bool) {
 		case c == 'x' || c == 'X':
 			r.state = refX
 			return 0, false, false
-		case isDigit(c):
+		case ascii.IsDigit(c):
 			r.state = refDec
 			return r.feed(c)
 		}
 		return r.end(symOpaque, true) // "&#" is text
 	case refX:
-		if isHex(c) {
+		if ascii.IsHex(c) {
 			r.state = refHex
 			return r.feed(c)
 		}
 		return r.end(symOpaque, true) // "&#x" is text
 	case refDec, refHex:
 		switch {
-		case r.state == refDec && isDigit(c):
+		case r.state == refDec && ascii.IsDigit(c):
 			r.value = min(r.value*10+int32(c-'0'), 0x110000)
 			return 0, false, false
-		case r.state == refHex && isHex(c):
-			r.value = min(r.value*16+int32(unhex(c)), 0x110000)
+		case r.state == refHex && ascii.IsHex(c):
+			r.value = min(r.value*16+int32(ascii.Unhex(c)), 0x110000)
 			return 0, false, false
 		}
 		// The semicolon may be missing. Zero, surrogates and too large
@@ -89,7 +91,7 @@ func (r *charRef) feed(c byte) (sym byte, done, again bool) {
 		}
 		return r.end(sym, c != ';')
 	case refName:
-		if isAlnum(c) {
+		if ascii.IsAlnum(c) {
 			if r.n < len(r.name) {
 				r.name[r.n] = c
 			}
@@ -149,14 +151,4 @@ var asciiRefs = map[string]byte{
 	"UnderBar": '_', "grave": '`', "DiacriticalGrave": '`', "lcub": '{',
 	"lbrace": '{', "verbar": '|', "vert": '|', "VerticalLine": '|',
 	"rcub": '}', "rbrace": '}',
-}
-
-func isHex(c byte) bool { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
-
-// unhex returns the value of the hexadecimal digit c.
-func unhex(c byte) byte {
-	if isDigit(c) {
-		return c - '0'
-	}
-	return c | 0x20 - 'a' + 10
 }

@@ -3,6 +3,8 @@ package htmlstream
 import (
 	"bytes"
 	"io"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // CSSRewriter is an io.WriteCloser that copies a style sheet to an
@@ -214,7 +216,7 @@ func (s *cssScanner) endsLook(c byte) bool {
 	if s.quote != 0 {
 		return c == s.quote || c == '\n' || c == '\r' || c == '\f'
 	}
-	return c == ')' || isSpace(c) || c == '"' || c == '\'' || c == '('
+	return c == ')' || ascii.IsSpace(c) || c == '"' || c == '\'' || c == '('
 }
 
 // skip returns the index of the first byte from p[i] on that can change
@@ -334,7 +336,7 @@ func (s *cssScanner) step(c byte, decoded bool) bool {
 	case cssU:
 		return s.urlName(c, decoded)
 	case cssAt:
-		if s.n < 6 && lower(c) == "import"[s.n] {
+		if s.n < 6 && ascii.Lower(c) == "import"[s.n] {
 			s.n++
 			if s.n == 6 {
 				s.state, s.prev = cssImport, 't'
@@ -350,7 +352,7 @@ func (s *cssScanner) step(c byte, decoded bool) bool {
 		switch {
 		case c == '"' || c == '\'':
 			s.state, s.quote = cssLook, c
-		case isSpace(c):
+		case ascii.IsSpace(c):
 			s.prev = ' '
 		case c == '/':
 			s.state, s.ret = cssSlash, cssImport
@@ -361,7 +363,7 @@ func (s *cssScanner) step(c byte, decoded bool) bool {
 		}
 	case cssURLStart:
 		switch {
-		case isSpace(c):
+		case ascii.IsSpace(c):
 		case c == '"' || c == '\'':
 			s.state, s.quote = cssLook, c
 		case c == ')':
@@ -402,7 +404,7 @@ func (s *cssScanner) urlName(c byte, decoded bool) bool {
 		case s.hex > 0 && 0 < s.val && s.val < 0x80:
 			ch = byte(s.val)
 		}
-		if s.n >= 3 || lower(ch) != "url"[s.n] {
+		if s.n >= 3 || ascii.Lower(ch) != "url"[s.n] {
 			s.state, s.prev = cssNormal, 'a' // some other name
 		} else {
 			s.n++
@@ -419,7 +421,7 @@ func (s *cssScanner) urlName(c byte, decoded bool) bool {
 	case s.n == 3 && c == '(':
 		s.state = cssURLStart
 		return false
-	case s.n < 3 && lower(c) == "url"[s.n]:
+	case s.n < 3 && ascii.Lower(c) == "url"[s.n]:
 		s.n++
 		return false
 	}
@@ -434,11 +436,11 @@ func (s *cssScanner) urlName(c byte, decoded bool) bool {
 // before c, which is then to be read again.
 func (s *cssScanner) escape(c byte) (end, again bool) {
 	switch {
-	case isHex(c) && s.hex < 6:
+	case ascii.IsHex(c) && s.hex < 6:
 		s.hex++
-		s.val = min(s.val*16+int32(unhex(c)), 0x110000)
+		s.val = min(s.val*16+int32(ascii.Unhex(c)), 0x110000)
 		return false, false
-	case s.hex == 0, isSpace(c):
+	case s.hex == 0, ascii.IsSpace(c):
 		s.cr = c == '\r'
 		return true, false
 	}
@@ -451,5 +453,5 @@ func isNewline(c byte) bool { return c == '\n' || c == '\r' || c == '\f' }
 // continuesToken reports whether a "u" after prev would be part of the
 // same token as prev, so not the start of "url(".
 func continuesToken(prev byte) bool {
-	return isAlnum(prev) || prev == '-' || prev == '_' || prev >= 0x80 || prev == '\\' || prev == '@' || prev == '#'
+	return ascii.IsAlnum(prev) || prev == '-' || prev == '_' || prev >= 0x80 || prev == '\\' || prev == '@' || prev == '#'
 }

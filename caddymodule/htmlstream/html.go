@@ -3,6 +3,8 @@ package htmlstream
 import (
 	"bytes"
 	"io"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // HTMLRewriter is an io.WriteCloser that copies an HTML document to an
@@ -270,7 +272,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 			r.state = hTagOpen
 		case hTagOpen:
 			switch {
-			case isAlpha(c):
+			case ascii.IsAlpha(c):
 				r.startTag(false)
 				r.state = hTagName
 				continue
@@ -286,7 +288,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 			}
 		case hEndTagOpen:
 			switch {
-			case isAlpha(c):
+			case ascii.IsAlpha(c):
 				r.startTag(true)
 				r.state = hTagName
 				continue
@@ -298,7 +300,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 			}
 		case hTagName:
 			switch {
-			case isSpace(c):
+			case ascii.IsSpace(c):
 				r.nameEnd()
 				r.state = hBeforeAttrName
 			case c == '/':
@@ -309,13 +311,13 @@ func (r *HTMLRewriter) scan(p []byte) {
 				start = r.tagEnd(p, i, start)
 			default:
 				if r.nameLen < len(r.name) {
-					r.name[r.nameLen] = lower(c)
+					r.name[r.nameLen] = ascii.Lower(c)
 				}
 				r.nameLen++
 			}
 		case hBeforeAttrName, hAfterAttrName:
 			switch {
-			case isSpace(c):
+			case ascii.IsSpace(c):
 			case c == '/':
 				r.state = hSelfClosing
 			case c == '>':
@@ -330,7 +332,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 			}
 		case hAttrName:
 			switch {
-			case isSpace(c):
+			case ascii.IsSpace(c):
 				r.state = hAfterAttrName
 			case c == '/':
 				r.state = hSelfClosing
@@ -343,7 +345,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 			}
 		case hBeforeAttrValue:
 			switch {
-			case isSpace(c):
+			case ascii.IsSpace(c):
 			case c == '>':
 				start = r.tagEnd(p, i, start)
 			case c == '"' || c == '\'':
@@ -373,7 +375,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 			r.state = hAfterValue
 		case hAfterValue:
 			switch {
-			case isSpace(c):
+			case ascii.IsSpace(c):
 				r.state = hBeforeAttrName
 			case c == '/':
 				r.state = hSelfClosing
@@ -477,7 +479,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 				name, back = "script", hScriptEsc
 			}
 			switch {
-			case r.pos < len(name) && lower(c) == name[r.pos]:
+			case r.pos < len(name) && ascii.Lower(c) == name[r.pos]:
 				r.pos++
 			case r.pos == len(name) && isTagEnd(c):
 				r.startTag(true)
@@ -506,7 +508,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 		case hStyleEnd:
 			n := r.candLen
 			switch {
-			case n == 1 && c == '/', n >= 2 && n < len(r.cand) && lower(c) == "style"[n-2]:
+			case n == 1 && c == '/', n >= 2 && n < len(r.cand) && ascii.Lower(c) == "style"[n-2]:
 				r.cand[n] = c
 				r.candLen++
 				i++
@@ -580,7 +582,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 			switch {
 			case c == '/':
 				r.state, r.pos = hScriptEscEnd, 0
-			case isAlpha(c):
+			case ascii.IsAlpha(c):
 				r.state, r.pos = hScriptDblStart, 0
 				continue
 			default:
@@ -598,7 +600,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 			// which "</script>" does not end the element.
 			opening := r.state == hScriptDblStart
 			switch {
-			case r.pos < len("script") && lower(c) == "script"[r.pos]:
+			case r.pos < len("script") && ascii.Lower(c) == "script"[r.pos]:
 				r.pos++
 			case isTagEnd(c) && (r.pos == len("script")) == opening:
 				r.state = hScriptDbl
@@ -621,7 +623,7 @@ func (r *HTMLRewriter) scan(p []byte) {
 }
 
 // isTagEnd reports whether c ends a tag name.
-func isTagEnd(c byte) bool { return isSpace(c) || c == '/' || c == '>' }
+func isTagEnd(c byte) bool { return ascii.IsSpace(c) || c == '/' || c == '>' }
 
 // startTag gets ready for a start or end tag.
 func (r *HTMLRewriter) startTag(end bool) {
@@ -661,7 +663,7 @@ func (r *HTMLRewriter) nameEnd() {
 // addAttr adds c to the attribute name.
 func (r *HTMLRewriter) addAttr(c byte) {
 	if r.attrLen < len(r.attr) {
-		r.attr[r.attrLen] = lower(c)
+		r.attr[r.attrLen] = ascii.Lower(c)
 	}
 	r.attrLen++
 }
@@ -735,7 +737,7 @@ func (r *HTMLRewriter) valueEnd(p []byte, i int) int {
 		return len(p)
 	}
 	for j := i; j < len(p); j++ {
-		if isSpace(p[j]) || p[j] == '>' {
+		if ascii.IsSpace(p[j]) || p[j] == '>' {
 			return j
 		}
 	}
@@ -777,7 +779,7 @@ func (r *HTMLRewriter) value(v []byte, complete bool) {
 		}
 	case kindEquiv:
 		for _, c := range v {
-			if r.equivPos < len("refresh") && lower(c) == "refresh"[r.equivPos] {
+			if r.equivPos < len("refresh") && ascii.Lower(c) == "refresh"[r.equivPos] {
 				r.equivPos++
 			} else {
 				r.equivPos = len("refresh") + 1
@@ -831,7 +833,7 @@ func (r *HTMLRewriter) srcset(v []byte, complete bool) {
 		if r.sub == ssLook {
 			r.out.write(v[start:i])
 			j := i
-			for j < len(v) && j-i < lookScan && !isSpace(v[j]) && v[j] != '&' {
+			for j < len(v) && j-i < lookScan && !ascii.IsSpace(v[j]) && v[j] != '&' {
 				j++
 			}
 			end := lookMore
@@ -876,7 +878,7 @@ func (r *HTMLRewriter) srcset(v []byte, complete bool) {
 func (r *HTMLRewriter) srcsetStep(c byte, decoded bool) bool {
 	switch r.sub {
 	case ssSep:
-		if isSpace(c) || c == ',' {
+		if ascii.IsSpace(c) || c == ',' {
 			return false
 		}
 		if !decoded {
@@ -886,7 +888,7 @@ func (r *HTMLRewriter) srcsetStep(c byte, decoded bool) bool {
 		// A URL that starts with a character reference is left as it is.
 		r.sub, r.comma = ssURL, false
 	case ssURL:
-		if isSpace(c) {
+		if ascii.IsSpace(c) {
 			r.sub = ssDesc
 			if r.comma {
 				r.sub = ssSep
@@ -915,7 +917,7 @@ func (r *HTMLRewriter) writeMeta() {
 	h := r.out.stopHolding()
 	if r.equiv == equivRefresh && r.content == contentDone {
 		if k, e, ok := refreshURL(h[:r.contentEnd]); ok {
-			for k < e && isSpace(h[k]) {
+			for k < e && ascii.IsSpace(h[k]) {
 				k++
 			}
 			u := h[k:e]
@@ -937,16 +939,16 @@ func (r *HTMLRewriter) writeMeta() {
 func refreshURL(v []byte) (start, end int, ok bool) {
 	i := skipSpace(v, 0)
 	j := i
-	for j < len(v) && isDigit(v[j]) {
+	for j < len(v) && ascii.IsDigit(v[j]) {
 		j++
 	}
 	if j == i && (j == len(v) || v[j] != '.') {
 		return 0, 0, false
 	}
-	for j < len(v) && (isDigit(v[j]) || v[j] == '.') {
+	for j < len(v) && (ascii.IsDigit(v[j]) || v[j] == '.') {
 		j++
 	}
-	if j == len(v) || v[j] != ';' && v[j] != ',' && !isSpace(v[j]) {
+	if j == len(v) || v[j] != ';' && v[j] != ',' && !ascii.IsSpace(v[j]) {
 		return 0, 0, false
 	}
 	i = skipSpace(v, j)
@@ -958,9 +960,9 @@ func refreshURL(v []byte) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	// "url=" is optional, and without its "=" is part of the URL.
-	if lower(v[i]) == 'u' {
+	if ascii.Lower(v[i]) == 'u' {
 		j := i + 1
-		if j+2 > len(v) || lower(v[j]) != 'r' || lower(v[j+1]) != 'l' {
+		if j+2 > len(v) || ascii.Lower(v[j]) != 'r' || ascii.Lower(v[j+1]) != 'l' {
 			return i, len(v), true
 		}
 		j = skipSpace(v, j+2)
@@ -981,7 +983,7 @@ func refreshURL(v []byte) (start, end int, ok bool) {
 // skipSpace returns the index of the first byte of v from i on that is
 // not whitespace, or len(v).
 func skipSpace(v []byte, i int) int {
-	for i < len(v) && isSpace(v[i]) {
+	for i < len(v) && ascii.IsSpace(v[i]) {
 		i++
 	}
 	return i

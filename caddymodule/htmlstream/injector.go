@@ -19,6 +19,8 @@ import (
 	"bytes"
 	"io"
 	"sync"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // maxHold is the most bytes an Injector holds back: a tag start whose name
@@ -271,7 +273,7 @@ func (in *Injector) step(c byte) action {
 		return insertBefore
 	case stateData:
 		switch {
-		case isSpace(c):
+		case ascii.IsSpace(c):
 			return copyByte
 		case c == '<':
 			in.state = stateTagOpen
@@ -316,11 +318,11 @@ func (in *Injector) tagOpen(c byte) action {
 	case len(name) == 0 && c == '?':
 		in.state = stateBogus
 		return copyByte
-	case isSpace(c) || c == '/' || c == '>':
+	case ascii.IsSpace(c) || c == '/' || c == '>':
 		switch {
-		case equalFold(name, "head"):
+		case ascii.EqualFold(name, "head"):
 			in.head = true
-		case equalFold(name, "html"):
+		case ascii.EqualFold(name, "html"):
 			in.head = false
 		default:
 			return insertBefore
@@ -369,7 +371,7 @@ func (in *Injector) attrStep(c byte) action {
 	case c == '>':
 		return in.endTag()
 	case s == stateAttrValueUnquoted:
-		if isSpace(c) {
+		if ascii.IsSpace(c) {
 			in.state = stateBeforeAttrName
 		}
 	case s == stateBeforeAttrValue:
@@ -379,7 +381,7 @@ func (in *Injector) attrStep(c byte) action {
 		case '\'':
 			in.state = stateAttrValueSingle
 		default:
-			if !isSpace(c) {
+			if !ascii.IsSpace(c) {
 				in.state = stateAttrValueUnquoted
 			}
 		}
@@ -387,7 +389,7 @@ func (in *Injector) attrStep(c byte) action {
 		in.state = stateBeforeAttrName
 	case c == '=' && s != stateBeforeAttrName:
 		in.state = stateBeforeAttrValue
-	case isSpace(c):
+	case ascii.IsSpace(c):
 		if s == stateAttrName {
 			in.state = stateAfterAttrName
 		}
@@ -451,38 +453,8 @@ func (in *Injector) emitJoined(rest []byte, parts ...[]byte) {
 	in.emit(rest)
 }
 
-// isSpace reports whether c is ASCII whitespace as HTML defines it.
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
-}
-
-// lower returns c in lower case if it is an ASCII letter.
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// hasPrefixFold reports whether name, which is no longer than s, is a prefix
-// of s, a lower-case ASCII name, ignoring ASCII case.
-func hasPrefixFold(s string, name []byte) bool {
-	for i, c := range name {
-		if lower(c) != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// equalFold reports whether name equals s, a lower-case ASCII name,
-// ignoring ASCII case.
-func equalFold(name []byte, s string) bool {
-	return len(name) == len(s) && hasPrefixFold(s, name)
-}
-
 // continues reports whether name followed by c is a prefix of s, a
 // lower-case ASCII name, ignoring ASCII case.
 func continues(name []byte, c byte, s string) bool {
-	return len(name) < len(s) && lower(c) == s[len(name)] && hasPrefixFold(s, name)
+	return len(name) < len(s) && ascii.Lower(c) == s[len(name)] && ascii.HasPrefixFold(s, name)
 }

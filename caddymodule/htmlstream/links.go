@@ -3,6 +3,8 @@ package htmlstream
 import (
 	"io"
 	"strings"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // Links says which URLs belong to an app and where the app is mounted, for
@@ -50,7 +52,7 @@ type Links struct {
 // streaming rewriters make exactly the same decisions.
 func (l *Links) RewriteURL(value, dst []byte) []byte {
 	lead := 0
-	for lead < len(value) && isSpace(value[lead]) {
+	for lead < len(value) && ascii.IsSpace(value[lead]) {
 		lead++
 	}
 	u := value[lead:]
@@ -171,7 +173,7 @@ func (l *Links) decide(u []byte, complete bool, esc escapes) decision {
 			return needMore
 		}
 		return keepURL
-	case isAlpha(c):
+	case ascii.IsAlpha(c):
 		return l.absolute(u, complete)
 	}
 	return keepURL
@@ -222,7 +224,7 @@ func (l *Links) ownOrigin(u []byte, j int, scheme []byte, complete bool) decisio
 	more := false
 	for _, o := range l.Origins {
 		oscheme, hostport, ok := strings.Cut(o, "://")
-		if !ok || scheme != nil && !equalFoldBytes(scheme, oscheme) {
+		if !ok || scheme != nil && !ascii.EqualFold(scheme, oscheme) {
 			continue
 		}
 		end, t := matchAuthority(u[j:], strings.TrimSuffix(hostport, "/"), oscheme, complete)
@@ -253,19 +255,19 @@ func matchAuthority(a []byte, hostport, scheme string, complete bool) (int, tri)
 		}
 	}
 	if len(a) < len(host) {
-		if !complete && hasPrefixFoldBytes(host, a) {
+		if !complete && ascii.HasPrefixFold(host, a) {
 			return 0, maybe
 		}
 		return 0, no
 	}
-	if !equalFoldBytes(a[:len(host)], host) {
+	if !ascii.EqualFold(a[:len(host)], host) {
 		return 0, no
 	}
 	i, port := len(host), -1
 	if i < len(a) && a[i] == ':' {
 		i++
 		start := i
-		for i < len(a) && isDigit(a[i]) {
+		for i < len(a) && ascii.IsDigit(a[i]) {
 			i++
 		}
 		if i > start {
@@ -341,7 +343,7 @@ func (l *Links) own(p []byte, complete bool) tri {
 			return maybe
 		}
 		return yes
-	case isSlash(p[n]) || p[n] == '?' || p[n] == '#' || isSpace(p[n]):
+	case isSlash(p[n]) || p[n] == '?' || p[n] == '#' || ascii.IsSpace(p[n]):
 		return yes
 	}
 	for _, k := range l.Keep {
@@ -379,7 +381,7 @@ func atoi[T string | []byte](s T) int {
 	}
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
+		if !ascii.IsDigit(s[i]) {
 			return -1
 		}
 		n = n*10 + int(s[i]-'0')
@@ -390,13 +392,7 @@ func atoi[T string | []byte](s T) int {
 	return n
 }
 
-func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
-
-func isSchemeChar(c byte) bool { return isAlnum(c) || c == '+' || c == '-' || c == '.' }
+func isSchemeChar(c byte) bool { return ascii.IsAlnum(c) || c == '+' || c == '-' || c == '.' }
 
 // isSlash reports whether c separates URL path segments, as "\" does in
 // http(s) URLs.
@@ -407,23 +403,7 @@ func isSlash(c byte) bool { return c == '/' || c == '\\' }
 func isTabOrNewline(c byte) bool { return c == '\t' || c == '\n' || c == '\r' }
 
 // isAuthorityEnd reports whether c ends the host and port of a URL.
-func isAuthorityEnd(c byte) bool { return isSlash(c) || c == '?' || c == '#' || isSpace(c) }
-
-// equalFoldBytes reports whether b equals s, ignoring ASCII case.
-func equalFoldBytes(b []byte, s string) bool {
-	return len(b) == len(s) && hasPrefixFoldBytes(s, b)
-}
-
-// hasPrefixFoldBytes reports whether b, no longer than s, is a prefix of s,
-// ignoring ASCII case.
-func hasPrefixFoldBytes(s string, b []byte) bool {
-	for i, c := range b {
-		if lower(c) != lower(s[i]) {
-			return false
-		}
-	}
-	return true
-}
+func isAuthorityEnd(c byte) bool { return isSlash(c) || c == '?' || c == '#' || ascii.IsSpace(c) }
 
 // urlLook holds back the first bytes of a URL in a stream until decide
 // can tell what becomes of the URL, then writes them, rewritten or not. At
@@ -458,7 +438,7 @@ const (
 // v. With end lookComplete or lookEscape it always decides.
 func (l *urlLook) take(o *output, v []byte, end lookEnd) (n int, done bool) {
 	if !l.started {
-		for n < len(v) && isSpace(v[n]) {
+		for n < len(v) && ascii.IsSpace(v[n]) {
 			n++
 		}
 		o.write(v[:n])

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // SetCookie returns value, one Set-Cookie header value, scoped to the app
@@ -33,19 +35,19 @@ func SetCookie(value, appPath string) string {
 			next += i + 1
 		}
 		rawName, rawValue, hasValue := strings.Cut(attr, "=")
-		name := trimSpace(rawName)
+		name := ascii.TrimSpace(rawName)
 		switch {
-		case equalFold(name, "domain"):
+		case ascii.EqualFold(name, "domain"):
 			s.cut(i, i+1+len(attr))
-		case equalFold(name, "path"):
-			p := trimSpace(rawValue)
+		case ascii.EqualFold(name, "path"):
+			p := ascii.TrimSpace(rawValue)
 			head, tail := scopePath(p, appPath)
 			// Browsers trim the value: judge what they read.
-			if tail = trimRightSpace(tail); !Within(head+tail, appPath[:len(appPath)-1]) {
+			if tail = ascii.TrimRightSpace(tail); !Within(head+tail, appPath[:len(appPath)-1]) {
 				head, tail = appPath, ""
 			}
 			if head != "" || tail != p || !hasValue {
-				nameEnd := i + 1 + len(rawName) - len(trimLeftSpace(rawName)) + len(name)
+				nameEnd := i + 1 + len(rawName) - len(ascii.TrimLeftSpace(rawName)) + len(name)
 				s.cut(nameEnd, i+1+len(attr))
 				s.b.WriteByte('=')
 				s.b.WriteString(head)
@@ -118,11 +120,11 @@ func cleanPath(p string) string {
 func CookieName(value string) string {
 	pair, _, _ := strings.Cut(value, ";")
 	name, v, ok := strings.Cut(pair, "=")
-	if name = trimSpace(name); name != "" || !ok {
+	if name = ascii.TrimSpace(name); name != "" || !ok {
 		return name
 	}
 	name, _, _ = strings.Cut(v, "=")
-	return trimSpace(name)
+	return ascii.TrimSpace(name)
 }
 
 // ScopeSetCookies rewrites every Set-Cookie value in h with SetCookie, and
@@ -146,7 +148,7 @@ func ScopeSetCookies(h http.Header, appPath string, drop func(name string) bool)
 // PrefixSetCookie returns value, one Set-Cookie header value, with prefix
 // put before its cookie name; everything else is kept byte for byte.
 func PrefixSetCookie(value, prefix string) string {
-	i := len(value) - len(trimLeftSpace(value))
+	i := len(value) - len(ascii.TrimLeftSpace(value))
 	return value[:i] + prefix + value[i:]
 }
 
@@ -158,7 +160,7 @@ func IsolateCookies(h http.Header, prefix string) {
 	var b strings.Builder
 	for _, line := range h["Cookie"] {
 		for pair := range strings.SplitSeq(line, ";") {
-			pair = trimSpace(pair)
+			pair = ascii.TrimSpace(pair)
 			rest, ok := strings.CutPrefix(pair, prefix)
 			if !ok || rest == "" || rest[0] == '=' {
 				continue

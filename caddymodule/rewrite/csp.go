@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // frameAncestors is the name of the CSP directive that lists who may frame a
@@ -46,7 +48,7 @@ func ValidateAncestor(src string) error {
 func AncestorAllows(src, origin string) bool {
 	srcScheme, srcHostport, ok := strings.Cut(src, "://")
 	scheme, hostport, ok2 := strings.Cut(origin, "://")
-	if !ok || !ok2 || !equalFold(srcScheme, scheme) {
+	if !ok || !ok2 || !ascii.EqualFold(srcScheme, scheme) {
 		return false
 	}
 	srcHost, srcPort, _ := splitOrigin(srcHostport)
@@ -65,7 +67,7 @@ func AncestorAllows(src, origin string) bool {
 // when it is not a port.
 func originPort(scheme, port string) int {
 	if port == "" {
-		if equalFold(scheme, "https") {
+		if ascii.EqualFold(scheme, "https") {
 			return 443
 		}
 		return 80
@@ -87,7 +89,7 @@ func validateOrigin(src string) error {
 	if !ok {
 		return errNotSource
 	}
-	if !equalFold(scheme, "http") && !equalFold(scheme, "https") {
+	if !ascii.EqualFold(scheme, "http") && !ascii.EqualFold(scheme, "https") {
 		return errors.New("scheme must be http or https")
 	}
 	if strings.ContainsAny(hostport, "/?#") {
@@ -226,7 +228,7 @@ func FrameAncestors(value, ancestors string) string {
 	var b strings.Builder
 	b.Grow(len(value) + len("; "+frameAncestors+" ") + len(ancestors))
 	for policy := range strings.SplitSeq(value, ",") {
-		if trimRightSpace(policy) == "" {
+		if ascii.TrimRightSpace(policy) == "" {
 			continue
 		}
 		if b.Len() > 0 {
@@ -246,7 +248,7 @@ func FrameAncestors(value, ancestors string) string {
 func CountPolicies(value string) int {
 	n := 0
 	for policy := range strings.SplitSeq(value, ",") {
-		if trimRightSpace(policy) != "" {
+		if ascii.TrimRightSpace(policy) != "" {
 			n++
 		}
 	}
@@ -257,7 +259,7 @@ func CountPolicies(value string) int {
 // frame-ancestors directives replaced by one that lists ancestors.
 // Whitespace that would end the policy is left out.
 func writePolicy(b *strings.Builder, policy, ancestors string) {
-	policy = trimRightSpace(policy)
+	policy = ascii.TrimRightSpace(policy)
 	replaced := false
 	space := "" // after the last directive written, written if another follows
 	for i, rest, more := 0, policy, true; more; i++ {
@@ -271,13 +273,13 @@ func writePolicy(b *strings.Builder, policy, ancestors string) {
 		if i > 0 {
 			b.WriteByte(';')
 		}
-		d := trimRightSpace(directive)
+		d := ascii.TrimRightSpace(directive)
 		space = directive[len(d):]
 		if !isFA {
 			b.WriteString(d)
 			continue
 		}
-		b.WriteString(d[:len(d)-len(trimLeftSpace(d))])
+		b.WriteString(d[:len(d)-len(ascii.TrimLeftSpace(d))])
 		writeFrameAncestors(b, ancestors)
 		replaced = true
 	}
@@ -302,10 +304,10 @@ func writeFrameAncestors(b *strings.Builder, ancestors string) {
 // policy, is a frame-ancestors directive. Like browsers, it takes the
 // directive name to end at the first ASCII whitespace and ignores its case.
 func isFrameAncestors(directive string) bool {
-	directive = trimLeftSpace(directive)
+	directive = ascii.TrimLeftSpace(directive)
 	n := len(frameAncestors)
-	return len(directive) >= n && equalFold(directive[:n], frameAncestors) &&
-		(len(directive) == n || isSpace(directive[n]))
+	return len(directive) >= n && ascii.EqualFold(directive[:n], frameAncestors) &&
+		(len(directive) == n || ascii.IsSpace(directive[n]))
 }
 
 // MaxPolicies is the most Content-Security-Policy and
@@ -360,51 +362,4 @@ func AddFrameAncestors(h http.Header, ancestors string) error {
 		h["Content-Security-Policy"] = []string{frameAncestors + " " + ancestors}
 	}
 	return nil
-}
-
-// equalFold reports whether s equals lower, which must be lower-case ASCII,
-// ignoring the case of ASCII letters in s. Browsers match directive and
-// attribute names this way; strings.EqualFold would also fold non-ASCII
-// letters such as 'ſ' to 's'.
-func equalFold(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// isSpace reports whether c is ASCII whitespace as browsers define it: tab,
-// line feed, form feed, carriage return or space.
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
-}
-
-// trimLeftSpace returns s without leading ASCII whitespace.
-func trimLeftSpace(s string) string {
-	for s != "" && isSpace(s[0]) {
-		s = s[1:]
-	}
-	return s
-}
-
-// trimRightSpace returns s without trailing ASCII whitespace.
-func trimRightSpace(s string) string {
-	for s != "" && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// trimSpace returns s without leading and trailing ASCII whitespace.
-func trimSpace(s string) string {
-	return trimRightSpace(trimLeftSpace(s))
 }

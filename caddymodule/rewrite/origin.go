@@ -3,6 +3,8 @@ package rewrite
 import (
 	"net/http"
 	"strings"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // OriginWide lists, in canonical form, the response headers whose effect
@@ -92,7 +94,7 @@ func dropServiceWorkerLinks(value string) string {
 	if !changed {
 		return value
 	}
-	return trimSpace(b.String())
+	return ascii.TrimSpace(b.String())
 }
 
 // splitLinks splits a Link header value at the commas that separate links:
@@ -132,7 +134,7 @@ func isServiceWorkerLink(link string) bool {
 	}
 	for param := range strings.SplitSeq(link, ";") {
 		name, value, _ := strings.Cut(param, "=")
-		if name = trimSpace(name); equalFold(name, "rel") || equalFold(name, "rel*") {
+		if name = ascii.TrimSpace(name); ascii.EqualFold(name, "rel") || ascii.EqualFold(name, "rel*") {
 			if strings.Contains(strings.ToLower(value), "serviceworker") {
 				return true
 			}

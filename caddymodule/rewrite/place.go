@@ -4,6 +4,8 @@ import (
 	"errors"
 	"path"
 	"strings"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // ErrAmbiguousPath is returned by Locate for a path that a browser and the
@@ -147,26 +149,12 @@ func unescape(p string) string {
 	b := make([]byte, 0, len(p))
 	b = append(b, p[:i]...)
 	for ; i < len(p); i++ {
-		if p[i] == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
-			b = append(b, unhex(p[i+1])<<4|unhex(p[i+2]))
+		if p[i] == '%' && i+2 < len(p) && ascii.IsHex(p[i+1]) && ascii.IsHex(p[i+2]) {
+			b = append(b, ascii.Unhex(p[i+1])<<4|ascii.Unhex(p[i+2]))
 			i += 2
 			continue
 		}
 		b = append(b, p[i])
 	}
 	return string(b)
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }

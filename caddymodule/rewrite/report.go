@@ -3,6 +3,8 @@ package rewrite
 import (
 	"net/http"
 	"strings"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // HasReportURI reports whether a Content-Security-Policy or
@@ -11,7 +13,7 @@ import (
 func HasReportURI(h http.Header) bool {
 	for _, key := range [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
 		for _, v := range h[key] {
-			if containsFold(v, "report-uri") {
+			if ascii.ContainsFold(v, "report-uri") {
 				return true
 			}
 		}
@@ -26,7 +28,7 @@ func HasReportURI(h http.Header) bool {
 // served on. Everything else is kept byte for byte; a value without a
 // report-uri directive is returned as it is.
 func (l Location) ReportURIs(value, upstreamPath string) string {
-	if !containsFold(value, "report-uri") {
+	if !ascii.ContainsFold(value, "report-uri") {
 		return value
 	}
 	var b strings.Builder
@@ -49,24 +51,24 @@ func (l Location) ReportURIs(value, upstreamPath string) string {
 // writeReportURI writes d, one directive, to b; the URLs of a report-uri
 // directive rewritten.
 func (l Location) writeReportURI(b *strings.Builder, d, upstreamPath string) {
-	rest := trimLeftSpace(d)
+	rest := ascii.TrimLeftSpace(d)
 	b.WriteString(d[:len(d)-len(rest)])
 	name, _, _ := strings.Cut(rest, " ")
 	if end := strings.IndexAny(name, "\t\n\f\r"); end >= 0 {
 		name = name[:end]
 	}
-	if !equalFold(name, "report-uri") {
+	if !ascii.EqualFold(name, "report-uri") {
 		b.WriteString(rest)
 		return
 	}
 	b.WriteString(name)
 	rest = rest[len(name):]
 	for rest != "" {
-		space := rest[:len(rest)-len(trimLeftSpace(rest))]
+		space := rest[:len(rest)-len(ascii.TrimLeftSpace(rest))]
 		b.WriteString(space)
 		rest = rest[len(space):]
 		end := 0
-		for end < len(rest) && !isSpace(rest[end]) {
+		for end < len(rest) && !ascii.IsSpace(rest[end]) {
 			end++
 		}
 		if end > 0 {
@@ -88,7 +90,7 @@ func (l Location) ReportingEndpoints(value, upstreamPath string) string {
 			b.WriteByte(',')
 		}
 		key, item, ok := strings.Cut(member, "=")
-		lead := trimLeftSpace(item)
+		lead := ascii.TrimLeftSpace(item)
 		if !ok || !strings.HasPrefix(lead, `"`) {
 			b.WriteString(member)
 			continue
@@ -157,15 +159,4 @@ func writeSFString(b *strings.Builder, v string) {
 		b.WriteByte(v[i])
 	}
 	b.WriteByte('"')
-}
-
-// containsFold reports whether s contains lower, which is lower-case
-// ASCII, ignoring the case of ASCII letters in s.
-func containsFold(s, lower string) bool {
-	for i := 0; i+len(lower) <= len(s); i++ {
-		if equalFold(s[i:i+len(lower)], lower) {
-			return true
-		}
-	}
-	return false
 }

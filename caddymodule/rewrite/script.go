@@ -3,6 +3,8 @@ package rewrite
 import (
 	"net/http"
 	"strings"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
 
 // ScriptAccess says how a script element the gateway adds to a page can run
@@ -60,10 +62,10 @@ func scriptPolicy(policy string) scriptSources {
 	var byName [3]string // script-src-elem, script-src, default-src
 	var found [3]bool
 	for directive := range strings.SplitSeq(policy, ";") {
-		name, sources, _ := strings.Cut(trimSpace(directive), " ")
+		name, sources, _ := strings.Cut(ascii.TrimSpace(directive), " ")
 		for i, want := range [...]string{"script-src-elem", "script-src", "default-src"} {
 			// The first occurrence of a directive wins (CSP3 §2.2.1).
-			if !found[i] && equalFold(name, want) {
+			if !found[i] && ascii.EqualFold(name, want) {
 				byName[i], found[i] = sources, true
 			}
 		}
