@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
+	"github.com/helpdeskapps/gateway/caddymodule/internal/cookies"
 )
 
 // SetCookie returns value, one Set-Cookie header value, scoped to the app
@@ -152,23 +153,27 @@ func PrefixSetCookie(value, prefix string) string {
 	return value[:i] + prefix + value[i:]
 }
 
-// IsolateCookies keeps, of the cookies in h's Cookie headers, only those
-// whose names begin with prefix, and gives them back their names without
-// it. Every other cookie is dropped, and the header with it when none is
-// left. The cookies kept are joined in one header, in their order.
+// IsolateCookies keeps, of the cookies in h's Cookie headers (split by
+// cookies.Pairs), only those whose names begin with prefix, and gives them
+// back their names without it. Every other cookie is dropped, and the
+// header with it when none is left. The cookies kept are joined in one
+// header, in their order.
 func IsolateCookies(h http.Header, prefix string) {
 	var b strings.Builder
 	for _, line := range h["Cookie"] {
-		for pair := range strings.SplitSeq(line, ";") {
-			pair = ascii.TrimSpace(pair)
-			rest, ok := strings.CutPrefix(pair, prefix)
-			if !ok || rest == "" || rest[0] == '=' {
+		for p := range cookies.Pairs(line) {
+			name, ok := strings.CutPrefix(p.Name, prefix)
+			if !ok || name == "" {
 				continue
 			}
 			if b.Len() > 0 {
 				b.WriteString("; ")
 			}
-			b.WriteString(rest)
+			b.WriteString(name)
+			if p.HasValue() {
+				b.WriteByte('=')
+				b.WriteString(p.Value)
+			}
 		}
 	}
 	if b.Len() == 0 {

@@ -2,10 +2,10 @@ package session
 
 import (
 	"encoding/base64"
-	"iter"
 	"net/http"
-	"net/textproto"
 	"strings"
+
+	"github.com/helpdeskapps/gateway/caddymodule/internal/cookies"
 )
 
 // Source says where session tokens are read from.
@@ -27,9 +27,9 @@ func (s Source) Token(r *http.Request) (string, error) {
 	var found tokens
 	if s.Cookie != "" {
 		for _, line := range r.Header["Cookie"] {
-			for name, value := range cookiePairs(line) {
-				if name == s.Cookie {
-					if value, ok := cookieValue(value); ok {
+			for p := range cookies.Pairs(line) {
+				if p.Name == s.Cookie {
+					if value, ok := cookieValue(p.Value); ok {
 						found.add(value)
 					}
 				}
@@ -70,26 +70,6 @@ func (t *tokens) add(tok string) {
 		t.conflict = true
 	}
 	t.n++
-}
-
-// cookiePairs yields the name and raw value of each cookie in a Cookie
-// header value, split and trimmed as net/http's Request.Cookies splits
-// them, without allocating. Unlike net/http it does not check names (the
-// caller compares them with a valid one) and sets no limit on how many
-// cookies a request may have (its limit guards the allocations this does
-// not make).
-func cookiePairs(line string) iter.Seq2[string, string] {
-	return func(yield func(string, string) bool) {
-		rest := textproto.TrimString(line)
-		for rest != "" {
-			var part string
-			part, rest, _ = strings.Cut(rest, ";")
-			name, value, _ := strings.Cut(textproto.TrimString(part), "=")
-			if !yield(textproto.TrimString(name), value) {
-				return
-			}
-		}
-	}
 }
 
 // cookieValue returns a raw cookie value without the double quotes around
@@ -182,24 +162,23 @@ func (s Source) helpdeskAuthorization(v string, isHelpdesk func(string) bool) bo
 	return false
 }
 
-// stripCookie removes the session cookie from one Cookie header value. A
-// value without it is returned unchanged. Otherwise the other pairs are kept
-// untouched, and only the separators left at either end are trimmed; a value
-// left with no pair becomes "".
+// stripCookie removes the session cookie from one Cookie header value,
+// every pair that cookies.Pairs names s.Cookie, as Token reads them. A
+// value without it is returned unchanged. Otherwise the other pairs are
+// kept untouched, and only the separators left at either end are trimmed;
+// a value left with no pair becomes "".
 func (s Source) stripCookie(line string) string {
 	var kept strings.Builder
 	removed := false
-	for rest := line; rest != ""; {
-		var pair string
-		pair, rest, _ = strings.Cut(rest, ";")
-		if name, _, _ := strings.Cut(pair, "="); strings.TrimSpace(name) == s.Cookie {
+	for p := range cookies.Pairs(line) {
+		if p.Name == s.Cookie {
 			removed = true
 			continue
 		}
 		if kept.Len() > 0 {
 			kept.WriteByte(';')
 		}
-		kept.WriteString(pair)
+		kept.WriteString(p.Raw)
 	}
 	if !removed {
 		return line

@@ -4,10 +4,12 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/helpdeskapps/gateway/caddymodule/internal/cookies"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
@@ -199,18 +201,30 @@ func FuzzSourceCookies(f *testing.F) {
 		if !slices.Equal(h["Cookie"], wantKept) {
 			t.Fatalf("Strip(%q) left %q; want %q", lines, h["Cookie"], wantKept)
 		}
+		// Reading and stripping agree: nothing Token could read is left.
+		r.Header["Cookie"] = h["Cookie"]
+		if tok, err := src.Token(r); err != session.ErrNoToken {
+			t.Fatalf("after Strip(%q), Token reads %q, %v", lines, tok, err)
+		}
+		for _, line := range h["Cookie"] {
+			for p := range cookies.Pairs(line) {
+				if p.Name == src.Cookie {
+					t.Fatalf("Strip(%q) left a pair named %q: %q", lines, src.Cookie, h["Cookie"])
+				}
+			}
+		}
 	})
 }
 
 // stripReference is the specification of stripping one Cookie header
-// value: split on ';', drop the pairs named name, join what is left and
-// trim the separators at either end; a value without the cookie stays as
-// it is.
+// value: split on ';', drop the pairs named name (trimmed of ASCII
+// whitespace, as net/http trims names), join what is left and trim the
+// separators at either end; a value without the cookie stays as it is.
 func stripReference(line, name string) string {
 	pairs := strings.Split(line, ";")
 	var kept []string
 	for _, p := range pairs {
-		if n, _, _ := strings.Cut(p, "="); strings.TrimSpace(n) != name {
+		if n, _, _ := strings.Cut(textproto.TrimString(p), "="); textproto.TrimString(n) != name {
 			kept = append(kept, p)
 		}
 	}
