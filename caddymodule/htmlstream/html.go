@@ -48,7 +48,10 @@ import (
 // style element inside svg or math, where those are ordinary elements, is
 // still read as raw text, so what it contains is not rewritten, or for
 // style rewritten as CSS; select and noscript are read like other
-// elements.
+// elements; and <![CDATA[…]]> is read as a section everywhere, as in svg
+// and math, where in HTML content browsers read a bogus comment up to the
+// first ">": a tag after that ">", inside what looks like a section, is not
+// rewritten.
 //
 // An HTMLRewriter is not safe for concurrent use. The first error from the
 // underlying writer is returned by every later call.
