@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -86,9 +85,10 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, name string) 
 func (h *Handler) manifest(r *http.Request, claims session.Claims) []manifestApp {
 	placement := r.URL.Query().Get("placement")
 	scheme := requestScheme(r)
-	apps := make([]manifestApp, 0, len(h.Apps))
-	for _, a := range h.Apps {
-		if a.Disabled || placement != "" && a.Placement != placement || a.allows(claims) != nil {
+	listed := h.reg.Load().listed
+	apps := make([]manifestApp, 0, len(listed))
+	for _, a := range listed {
+		if placement != "" && a.Placement != placement || a.allows(claims) != nil {
 			continue
 		}
 		apps = append(apps, manifestApp{
@@ -96,15 +96,6 @@ func (h *Handler) manifest(r *http.Request, claims session.Claims) []manifestApp
 			URL: scheme + "://" + r.Host + a.path, Favorite: a.Favorite, Order: a.Order,
 		})
 	}
-	slices.SortStableFunc(apps, func(x, y manifestApp) int {
-		if x.Favorite != y.Favorite {
-			if x.Favorite {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Or(cmp.Compare(x.Order, y.Order), strings.Compare(x.Name, y.Name))
-	})
 	return apps
 }
 

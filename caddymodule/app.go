@@ -16,9 +16,10 @@ import (
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
-// App is one registered tool: where it appears in the Helpdesk, who may open
-// it, and the backend that serves it.
-type App struct {
+// AppConfig is one registered tool as configured: where it appears in the
+// Helpdesk, who may open it, and the backend that serves it. It is the JSON
+// the Caddyfile adapts to; compiling it (compileApp) never changes it.
+type AppConfig struct {
 	// ID names the app in its path, `<prefix>/<id>/`, and in the bridge
 	// protocol. It matches `^[a-z0-9][a-z0-9-]{0,62}$`. Required.
 	ID string `json:"id"`
@@ -102,6 +103,13 @@ type App struct {
 	// any `http.handlers` module works. It sees the request with the app's
 	// prefix stripped. Required.
 	BackendRaw json.RawMessage `json:"backend,omitempty" caddy:"namespace=http.handlers inline_key=handler"`
+}
+
+// App is an app compiled from its AppConfig, defaults filled in and its
+// backend loaded: immutable once compiled, and shared by every request that
+// reaches it.
+type App struct {
+	AppConfig
 
 	backend caddyhttp.MiddlewareHandler
 	// prefix is the app's mount path without its trailing slash.
@@ -142,7 +150,7 @@ var knownRoles = []string{"agent", "supervisor", "admin", "owner"}
 var appIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // validate checks the app's own fields; errors name the app and the field.
-func (a *App) validate() error {
+func (a *AppConfig) validate() error {
 	if err := validateAppID(a.ID); err != nil {
 		return err
 	}
@@ -185,8 +193,17 @@ func validateAppID(id string) error {
 	return nil
 }
 
-// provision fills defaults and loads the backend.
-func (a *App) provision(ctx caddy.Context, prefix string) error {
+// compileApp validates cfg, then compiles it into an App mounted under
+// prefix: defaults filled in and the backend loaded, into a copy, so that
+// cfg keeps its backend's JSON.
+func compileApp(ctx caddy.Context, cfg *AppConfig, prefix string) (*App, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.BackendRaw == nil {
+		return nil, fmt.Errorf("app %q: %w", cfg.ID, errNoBackend)
+	}
+	a := &App{AppConfig: *cfg}
 	if a.Name == "" {
 		a.Name = a.ID
 	}
@@ -196,29 +213,28 @@ func (a *App) provision(ctx caddy.Context, prefix string) error {
 	if a.Mode == "" {
 		a.Mode = ModeEmbed
 	}
-	for i, role := range a.Roles {
+	a.Roles = make([]string, len(cfg.Roles))
+	for i, role := range cfg.Roles {
 		a.Roles[i] = session.LowerRole(role)
 	}
+	a.Divisions = slices.Clone(cfg.Divisions)
 	a.prefix = prefix + "/" + a.ID
 	a.path = a.prefix + "/"
 	a.cookiePrefix = "hda." + a.ID + "."
-	if a.BackendRaw == nil {
-		return nil // Validate reports it, after the id and fields.
-	}
-	mod, err := ctx.LoadModule(a, "BackendRaw")
+	mod, err := ctx.LoadModule(&a.AppConfig, "BackendRaw")
 	if err != nil {
-		return fmt.Errorf("loading backend: %w", err)
+		return nil, fmt.Errorf("app %q: loading backend: %w", a.ID, err)
 	}
 	rp, _ := mod.(*reverseproxy.Handler)
 	if a.origin, err = a.originMode(rp); err != nil {
-		return err
+		return nil, fmt.Errorf("app %q: %w", a.ID, err)
 	}
 	if rp != nil {
 		a.identityInTransport = wrapTransport(rp)
 		_, a.fastCGI = rp.Transport.(*fastcgi.Transport)
 	}
 	a.backend = mod.(caddyhttp.MiddlewareHandler)
-	return nil
+	return a, nil
 }
 
 // allows reports whether the user may open the app: their role is one of

@@ -283,9 +283,9 @@ func (ih *IdentityHeaders) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 }
 
 // unmarshalApp reads an app block.
-func unmarshalApp(h httpcaddyfile.Helper) (*App, error) {
+func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, error) {
 	d := h.Dispenser
-	app := new(App)
+	app := new(AppConfig)
 	if !d.AllArgs(&app.ID) {
 		return nil, d.Err("app: expected exactly one id, as in: app <id> { … }")
 	}

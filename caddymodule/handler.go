@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -23,7 +24,7 @@ import (
 )
 
 func init() {
-	caddy.RegisterModule(Handler{})
+	caddy.RegisterModule(new(Handler))
 }
 
 // Handler serves Helpdesk Apps. Every request whose cleaned path is under
@@ -72,9 +73,10 @@ type Handler struct {
 	AssertionTTL caddy.Duration `json:"assertion_ttl,omitempty"`
 
 	// Apps are the registered tools.
-	Apps []*App `json:"apps,omitempty"`
+	Apps []*AppConfig `json:"apps,omitempty"`
 
-	apps      map[string]*App
+	// reg is the current snapshot of the compiled apps.
+	reg       atomic.Pointer[registry]
 	client    *bridgejs.Script
 	host      *bridgejs.Script
 	clientURL string
@@ -92,7 +94,7 @@ type Handler struct {
 }
 
 // CaddyModule returns the Caddy module information.
-func (Handler) CaddyModule() caddy.ModuleInfo {
+func (*Handler) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
 		ID:  "http.handlers.helpdesk_apps",
 		New: func() caddy.Module { return new(Handler) },
@@ -139,25 +141,16 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.client, h.host = scripts[bridgejs.Client], scripts[bridgejs.Host]
 	h.clientURL = h.Prefix + "/" + bridgePath + "/" + bridgejs.Client + "?v=" + h.client.Version
 
-	h.apps = make(map[string]*App, len(h.Apps))
-	for i, app := range h.Apps {
-		if app == nil {
-			return fmt.Errorf("apps[%d]: null", i)
-		}
-		if err := app.provision(ctx, h.Prefix); err != nil {
-			return fmt.Errorf("app %q: %w", app.ID, err)
-		}
-		if app.Inject == nil || *app.Inject {
-			app.shimAttrs = shimAttrs(app, h.FrameAncestors, h.Prefix)
-			app.shim = h.shimTag(app, rewrite.ScriptAccess{})
-		}
-		app.etagDigest = bodyDigest(app, h.Prefix)
-		h.apps[app.ID] = app
+	reg, err := h.compileRegistry(ctx, h.Apps, 1)
+	if err != nil {
+		return err
 	}
+	h.reg.Store(reg)
 	return nil
 }
 
-// Validate checks the configuration.
+// Validate checks the site's settings; each app is validated when it is
+// compiled, in Provision.
 func (h *Handler) Validate() error {
 	if err := validatePrefix(h.Prefix); err != nil {
 		return err
@@ -165,19 +158,6 @@ func (h *Handler) Validate() error {
 	for _, src := range h.FrameAncestors {
 		if err := rewrite.ValidateAncestor(src); err != nil {
 			return err
-		}
-	}
-	seen := make(map[string]bool, len(h.Apps))
-	for _, app := range h.Apps {
-		if err := app.validate(); err != nil {
-			return err
-		}
-		if seen[app.ID] {
-			return fmt.Errorf("app %q: duplicate id", app.ID)
-		}
-		seen[app.ID] = true
-		if app.backend == nil {
-			return fmt.Errorf("app %q: %w", app.ID, errNoBackend)
 		}
 	}
 	return nil
@@ -230,7 +210,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	// The session first: to a client without one, an app that exists
 	// and one that does not answer alike, so app ids cannot be listed.
-	app := h.apps[pl.Name]
+	app := h.reg.Load().byID[pl.Name]
 	claims, err := h.authenticate(r)
 	if err != nil {
 		return h.deny(w, r, authStatus(err), app, err)

@@ -369,7 +369,8 @@ func TestAPIRefusesOtherMethods(t *testing.T) {
 // URLs: a trusted proxy that ends TLS says https in X-Forwarded-Proto; an
 // untrusted client cannot say so.
 func TestManifestSchemeBehindATrustedProxy(t *testing.T) {
-	h := &Handler{Apps: []*App{{ID: "crm", path: "/apps/crm/"}}}
+	h := new(Handler)
+	h.reg.Store(&registry{listed: []*App{{AppConfig: AppConfig{ID: "crm"}, path: "/apps/crm/"}}})
 	for _, c := range []struct {
 		trusted bool
 		proto   []string

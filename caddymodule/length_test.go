@@ -46,7 +46,7 @@ func TestInjectedResponseLength(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/apps/x/", nil)
 			req.Header.Set("Sec-Fetch-Dest", "iframe")
 			h := &Handler{ancestors: "'self'"}
-			app := &App{ID: "x", prefix: "/apps/x", path: "/apps/x/", shim: []byte(shim)}
+			app := &App{AppConfig: AppConfig{ID: "x"}, prefix: "/apps/x", path: "/apps/x/", shim: []byte(shim)}
 			rw := newResponseWriter(rec, req, h, app, "/")
 			rw.askForBody()
 			rw.Header().Set("Content-Type", "text/html")

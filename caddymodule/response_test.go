@@ -26,16 +26,16 @@ func TestRewritesHeadersOfABackendThatWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := &App{ID: "quiet", prefix: "/apps/quiet", path: "/apps/quiet/", backend: silentBackend{}}
+	app := &App{AppConfig: AppConfig{ID: "quiet"}, prefix: "/apps/quiet", path: "/apps/quiet/", backend: silentBackend{}}
 	h := &Handler{
 		Prefix:    "/apps",
-		apps:      map[string]*App{"quiet": app},
 		ancestors: "'self'",
 		source:    session.Source{Cookie: "hd_session"},
 		verifier:  v,
 		identity:  IdentityHeaders{UserID: identityOff, Name: identityOff, Email: identityOff, Role: identityOff, Division: identityOff, Assertion: identityOff},
 		logger:    zap.NewNop(),
 	}
+	h.reg.Store(&registry{byID: map[string]*App{"quiet": app}})
 	c := agent("agent", 1)
 	c.Issuer, c.Audience = "", nil
 	req := httptest.NewRequest(http.MethodGet, "/apps/quiet/", nil)

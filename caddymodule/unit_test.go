@@ -34,9 +34,9 @@ func (s *stubBackend) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyh
 }
 
 // newUnitHandler provisions a Handler outside Caddy, with the test secret,
-// an assertion key file and apps, each served by the stub backend: request
-// and response shaping can be tested, and measured, without booting Caddy.
-func newUnitHandler(tb testing.TB, backend caddyhttp.MiddlewareHandler, apps ...*App) *Handler {
+// an assertion key file and apps, each served by backend: request and
+// response shaping can be tested, and measured, without booting Caddy.
+func newUnitHandler(tb testing.TB, backend caddyhttp.MiddlewareHandler, apps ...*AppConfig) *Handler {
 	tb.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -53,13 +53,16 @@ func newUnitHandler(tb testing.TB, backend caddyhttp.MiddlewareHandler, apps ...
 		AssertionKey:   keyFile,
 		Apps:           apps,
 	}
+	for _, a := range apps {
+		a.BackendRaw = []byte(`{"handler":"static_response"}`) // replaced by backend
+	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	tb.Cleanup(cancel)
 	if err := h.Provision(ctx); err != nil {
 		tb.Fatal(err)
 	}
 	h.logger = zap.NewNop()
-	for _, a := range h.apps {
+	for _, a := range h.reg.Load().byID {
 		a.backend = backend
 	}
 	return h
@@ -73,7 +76,7 @@ var unitNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request
 
 func TestUnitRoutingAndAdmission(t *testing.T) {
 	stub := new(stubBackend)
-	h := newUnitHandler(t, stub, &App{ID: "open"}, &App{ID: "agents", Roles: []string{"agent"}}, &App{ID: "admins", Roles: []string{"admin"}})
+	h := newUnitHandler(t, stub, &AppConfig{ID: "open"}, &AppConfig{ID: "agents", Roles: []string{"agent"}}, &AppConfig{ID: "admins", Roles: []string{"admin"}})
 	tok := token(t, agent("agent", 3))
 	for _, c := range []struct {
 		target, cookie string
@@ -124,7 +127,7 @@ func TestUnitRoutingAndAdmission(t *testing.T) {
 // without sockets: route, session (a cached token), access, request
 // hardening and identity (the assertion is cached too), response shaping.
 func BenchmarkServeHTTP(b *testing.B) {
-	h := newUnitHandler(b, new(stubBackend), &App{ID: "bench"})
+	h := newUnitHandler(b, new(stubBackend), &AppConfig{ID: "bench"})
 	tok := token(b, agent("agent", 1))
 	r := httptest.NewRequest(http.MethodGet, "/apps/bench/api/items?page=2", nil)
 	r.Header.Set("Accept", "application/json")
