@@ -8,11 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy/fastcgi"
-
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
@@ -111,19 +106,14 @@ type AppConfig struct {
 type App struct {
 	AppConfig
 
-	backend caddyhttp.MiddlewareHandler
+	// backend serves the app; nil when the app is disabled.
+	backend *backend
 	// prefix is the app's mount path without its trailing slash.
 	prefix string
 	// path is the app's mount path with its trailing slash.
 	path string
 	// cookiePrefix renames the app's cookies when they are isolated.
 	cookiePrefix string
-	// identityInTransport is set when the backend is a reverse_proxy whose
-	// appTransport sets the identity headers.
-	identityInTransport bool
-	// fastCGI is set when the backend is a reverse_proxy to FastCGI, whose
-	// REQUEST_URI comes from the request as the server received it.
-	fastCGI bool
 	// origin is the effective Origin mode.
 	origin string
 	// shimAttrs are the attributes of the injected shim's script element
@@ -193,17 +183,11 @@ func validateAppID(id string) error {
 	return nil
 }
 
-// compileApp validates cfg, then compiles it into an App mounted under
-// prefix: defaults filled in and the backend loaded, into a copy, so that
-// cfg keeps its backend's JSON.
-func compileApp(ctx caddy.Context, cfg *AppConfig, prefix string) (*App, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	if cfg.BackendRaw == nil {
-		return nil, fmt.Errorf("app %q: %w", cfg.ID, errNoBackend)
-	}
-	a := &App{AppConfig: *cfg}
+// compileApp compiles cfg, which validate accepted, into an App mounted
+// under prefix and served by b (nil for a disabled app): defaults filled
+// in, into a copy, so that cfg is never changed.
+func compileApp(cfg *AppConfig, prefix string, b *backend) (*App, error) {
+	a := &App{AppConfig: *cfg, backend: b}
 	if a.Name == "" {
 		a.Name = a.ID
 	}
@@ -221,19 +205,10 @@ func compileApp(ctx caddy.Context, cfg *AppConfig, prefix string) (*App, error) 
 	a.prefix = prefix + "/" + a.ID
 	a.path = a.prefix + "/"
 	a.cookiePrefix = "hda." + a.ID + "."
-	mod, err := ctx.LoadModule(&a.AppConfig, "BackendRaw")
-	if err != nil {
-		return nil, fmt.Errorf("app %q: loading backend: %w", a.ID, err)
-	}
-	rp, _ := mod.(*reverseproxy.Handler)
-	if a.origin, err = a.originMode(rp); err != nil {
+	var err error
+	if a.origin, err = a.originMode(); err != nil {
 		return nil, fmt.Errorf("app %q: %w", a.ID, err)
 	}
-	if rp != nil {
-		a.identityInTransport = wrapTransport(rp)
-		_, a.fastCGI = rp.Transport.(*fastcgi.Transport)
-	}
-	a.backend = mod.(caddyhttp.MiddlewareHandler)
 	return a, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,8 +76,14 @@ type Handler struct {
 	// Apps are the registered tools.
 	Apps []*AppConfig `json:"apps,omitempty"`
 
-	// reg is the current snapshot of the compiled apps.
-	reg       atomic.Pointer[registry]
+	// reg is the current snapshot of the compiled apps; applying
+	// serialises the making of the next one.
+	reg      atomic.Pointer[registry]
+	applying sync.Mutex
+	// backends is the context the apps' backends are loaded in, each in a
+	// child of its own; live holds the backends not stopped yet.
+	backends  caddy.Context
+	live      sync.Map
 	client    *bridgejs.Script
 	host      *bridgejs.Script
 	clientURL string
@@ -141,11 +148,23 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.client, h.host = scripts[bridgejs.Client], scripts[bridgejs.Host]
 	h.clientURL = h.Prefix + "/" + bridgePath + "/" + bridgejs.Client + "?v=" + h.client.Version
 
-	reg, err := h.compileRegistry(ctx, h.Apps, 1)
+	// Not cancelled: a child's cancel runs its parent's cleanup functions,
+	// and Cleanup stops each backend itself.
+	h.backends, _ = caddy.NewContext(ctx)
+	reg, err := h.compileRegistry(h.Apps, nil, 1)
 	if err != nil {
 		return err
 	}
 	h.reg.Store(reg)
+	return nil
+}
+
+// Cleanup stops every backend the handler loaded.
+func (h *Handler) Cleanup() error {
+	h.live.Range(func(b, _ any) bool {
+		b.(*backend).stop()
+		return true
+	})
 	return nil
 }
 
@@ -208,9 +227,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
+	app := h.reg.Load().byID[pl.Name]
+	if app != nil && app.backend != nil {
+		for !app.backend.acquire() {
+			// Stopped since this request loaded the registry: a newer
+			// one holds the app's live backend, or none.
+			if app = h.reg.Load().byID[pl.Name]; app == nil || app.backend == nil {
+				break
+			}
+		}
+		if app != nil && app.backend != nil {
+			defer app.backend.release()
+		}
+	}
 	// The session first: to a client without one, an app that exists
 	// and one that does not answer alike, so app ids cannot be listed.
-	app := h.reg.Load().byID[pl.Name]
 	claims, err := h.authenticate(r)
 	if err != nil {
 		return h.deny(w, r, authStatus(err), app, err)
@@ -240,7 +271,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			h.logger.Error("finishing app response", zap.String("app", app.ID), zap.Error(cerr))
 		}
 	}()
-	err = app.backend.ServeHTTP(rw, r, appNotFound)
+	err = app.backend.handler.ServeHTTP(rw, r, appNotFound)
 	if err == nil {
 		// A backend that wrote nothing still answered; its headers must go
 		// through the same rewriting as any other response.
@@ -313,7 +344,7 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPat
 			return r, caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
 		}
 	}
-	if app.identityInTransport {
+	if app.backend.identityInTransport {
 		h.stripIdentity(r.Header)
 		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
 	} else {
@@ -326,7 +357,7 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPat
 		rawPath = "" // net/url's form of a path without escapes
 	}
 	r.URL.Path, r.URL.RawPath = upstreamPath, rawPath
-	if app.fastCGI {
+	if app.backend.fastCGI {
 		r = withOriginalURL(r)
 	}
 	r.Header.Set(forwardedPrefix, app.prefix)
@@ -422,6 +453,7 @@ var now = time.Now
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

@@ -27,21 +27,22 @@ const (
 var errCrossOrigin = errors.New("cross-origin request refused: another site may not change this app's state")
 
 // originMode returns the app's effective origin mode: its Origin, or by
-// default map when the backend rp gives the upstream its own Host (the `to`
-// form) and check otherwise; rp is nil for a backend that is not a
-// reverse_proxy. It reports an error for a mode it cannot carry out.
-func (a *App) originMode(rp *reverseproxy.Handler) (string, error) {
+// default map when its backend gives the upstream its own Host (the `to`
+// form) and check otherwise. It reports an error for a mode the backend
+// cannot carry out.
+func (a *App) originMode() (string, error) {
+	b := a.backend
 	switch a.Origin {
 	case "":
-		if rp != nil && sendsUpstreamHost(rp) {
+		if b != nil && b.upstreamHost {
 			return OriginMap, nil
 		}
 		return OriginCheck, nil
 	case OriginMap:
-		if rp == nil {
+		if b != nil && !b.proxy {
 			return "", errors.New("origin map: the backend must be a reverse_proxy")
 		}
-		if _, ok := rp.Transport.(*reverseproxy.HTTPTransport); !ok {
+		if b != nil && !b.http {
 			return "", errors.New("origin map: the backend must proxy over HTTP")
 		}
 		return OriginMap, nil

@@ -2,11 +2,10 @@ package caddymodule
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/caddyserver/caddy/v2"
 
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
@@ -26,19 +25,43 @@ type registry struct {
 
 // compileRegistry compiles configs into the snapshot of the given
 // revision. Each app is validated, then compiled; an app id may appear
-// once.
-func (h *Handler) compileRegistry(ctx caddy.Context, configs []*AppConfig, revision uint64) (*registry, error) {
+// once. An enabled app whose backend's JSON is the same as in prev keeps
+// prev's backend, connections and all; any other gets a new one. The
+// snapshot holds a reference to each of its backends.
+func (h *Handler) compileRegistry(configs []*AppConfig, prev *registry, revision uint64) (*registry, error) {
 	reg := &registry{revision: revision, byID: make(map[string]*App, len(configs))}
+	fail := func(err error) (*registry, error) {
+		reg.release(nil)
+		return nil, err
+	}
 	for i, cfg := range configs {
 		if cfg == nil {
-			return nil, fmt.Errorf("apps[%d]: null", i)
+			return fail(fmt.Errorf("apps[%d]: null", i))
+		}
+		if err := cfg.validate(); err != nil {
+			return fail(err)
 		}
 		if _, ok := reg.byID[cfg.ID]; ok {
-			return nil, fmt.Errorf("app %q: duplicate id", cfg.ID)
+			return fail(fmt.Errorf("app %q: duplicate id", cfg.ID))
 		}
-		app, err := compileApp(ctx, cfg, h.Prefix)
+		if cfg.BackendRaw == nil {
+			return fail(fmt.Errorf("app %q: %w", cfg.ID, errNoBackend))
+		}
+		var b *backend
+		if !cfg.Disabled {
+			if b = prev.reuse(cfg); b == nil {
+				var err error
+				if b, err = h.loadBackend(cfg); err != nil {
+					return fail(err)
+				}
+			}
+		}
+		app, err := compileApp(cfg, h.Prefix, b)
 		if err != nil {
-			return nil, err
+			if b != nil {
+				b.release()
+			}
+			return fail(err)
 		}
 		if app.Inject == nil || *app.Inject {
 			app.shimAttrs = shimAttrs(app, h.FrameAncestors, h.Prefix)
@@ -60,4 +83,73 @@ func (h *Handler) compileRegistry(ctx caddy.Context, configs []*AppConfig, revis
 		return cmp.Or(cmp.Compare(x.Order, y.Order), strings.Compare(x.Name, y.Name))
 	})
 	return reg, nil
+}
+
+// reuse returns, with a new reference, the backend reg's app cfg.ID has
+// when it was loaded from the same JSON as cfg's; nil otherwise.
+func (reg *registry) reuse(cfg *AppConfig) *backend {
+	if reg == nil {
+		return nil
+	}
+	old := reg.byID[cfg.ID]
+	if old == nil || old.backend == nil || old.backend.digest != sha256.Sum256(cfg.BackendRaw) || !old.backend.acquire() {
+		return nil
+	}
+	return old.backend
+}
+
+// release gives back reg's references to its backends, now that next
+// replaced it (nil: nothing replaced it; reg is dropped). A backend next
+// holds too stays, its connections with it; one next replaced with
+// another retires, finishing its requests; that of an app next deleted or
+// disabled stops at once, closing its WebSockets and streams.
+func (reg *registry) release(next *registry) {
+	for id, app := range reg.byID {
+		b := app.backend
+		if b == nil {
+			continue
+		}
+		var now *App
+		if next != nil {
+			now = next.byID[id]
+		}
+		switch {
+		case now != nil && now.backend == b:
+			b.release()
+		case now != nil && now.backend != nil:
+			b.retire()
+		case next == nil:
+			b.release()
+		default:
+			b.stop()
+		}
+	}
+}
+
+// apply compiles configs into the next registry and swaps it in, for the
+// requests that start from then on; a failed compile keeps the current
+// one.
+func (h *Handler) apply(configs []*AppConfig) error {
+	h.applying.Lock()
+	defer h.applying.Unlock()
+	prev := h.reg.Load()
+	next, err := h.compileRegistry(configs, prev, prev.revision+1)
+	if err != nil {
+		return err
+	}
+	h.reg.Store(next)
+	prev.release(next)
+	return nil
+}
+
+// loadBackend loads cfg's backend in a context of its own, and keeps it
+// among the live backends until it stops.
+func (h *Handler) loadBackend(cfg *AppConfig) (*backend, error) {
+	b, err := loadBackend(h.backends, cfg.BackendRaw)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: loading backend: %w", cfg.ID, err)
+	}
+	h.live.Store(b, struct{}{})
+	b.stopped = func() { h.live.Delete(b) }
+	return b, nil
 }

@@ -26,7 +26,7 @@ func TestRewritesHeadersOfABackendThatWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := &App{AppConfig: AppConfig{ID: "quiet"}, prefix: "/apps/quiet", path: "/apps/quiet/", backend: silentBackend{}}
+	app := &App{AppConfig: AppConfig{ID: "quiet"}, prefix: "/apps/quiet", path: "/apps/quiet/", backend: liveBackend(silentBackend{})}
 	h := &Handler{
 		Prefix:    "/apps",
 		ancestors: "'self'",

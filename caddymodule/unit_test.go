@@ -63,9 +63,16 @@ func newUnitHandler(tb testing.TB, backend caddyhttp.MiddlewareHandler, apps ...
 	}
 	h.logger = zap.NewNop()
 	for _, a := range h.reg.Load().byID {
-		a.backend = backend
+		a.backend.handler = backend
 	}
 	return h
+}
+
+// liveBackend is a backend for a test's hand-made App, serving with h.
+func liveBackend(h caddyhttp.MiddlewareHandler) *backend {
+	b := &backend{handler: h, cancel: func() {}}
+	b.refs.Store(1)
+	return b
 }
 
 // unitNext is the handler after the gateway in unit tests.
