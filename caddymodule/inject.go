@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/encode"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
 
@@ -199,29 +200,22 @@ func contentEncoding(hdr http.Header) string {
 	return ""
 }
 
-// narrowAcceptEncoding keeps, of the codings the client accepts, only those
-// the gateway can decode to inject the shim, so an app's page never arrives
-// in a coding (br, say) that would have to pass through without the shim.
-// Caddy's encode directive compresses the result for the client again.
-func narrowAcceptEncoding(h http.Header) {
+// narrowAcceptEncoding keeps, of the codings the client accepts (as Caddy's
+// encode module reads them: by q-value, none of q=0), only those the
+// gateway can decode to inject the shim, in the client's order of
+// preference, so an app's page never arrives in a coding (br, say) that
+// would have to pass through without the shim. Caddy's encode directive
+// compresses the result for the client again.
+func narrowAcceptEncoding(r *http.Request) {
 	var keep []string
-	for _, v := range h.Values("Accept-Encoding") {
-		for coding := range strings.SplitSeq(v, ",") {
-			name, params, _ := strings.Cut(strings.TrimSpace(coding), ";")
-			name = strings.ToLower(strings.TrimSpace(name))
-			if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
-					continue // "not acceptable" (RFC 9110 §12.4.2)
-				}
-			}
-			if name == "gzip" || name == "zstd" {
-				keep = append(keep, name)
-			}
+	for _, name := range encode.AcceptedEncodings(r, nil) {
+		if name == "gzip" || name == "zstd" {
+			keep = append(keep, name)
 		}
 	}
 	if len(keep) == 0 {
-		h.Set("Accept-Encoding", "identity")
+		r.Header.Set("Accept-Encoding", "identity")
 		return
 	}
-	h.Set("Accept-Encoding", strings.Join(keep, ", "))
+	r.Header.Set("Accept-Encoding", strings.Join(keep, ", "))
 }

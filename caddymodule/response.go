@@ -113,7 +113,7 @@ func (rw *responseWriter) askForBody() {
 		hdr.Del("Range")
 		hdr.Del("If-Range")
 	}
-	narrowAcceptEncoding(hdr)
+	narrowAcceptEncoding(rw.req)
 	if _, ok := hdr["If-None-Match"]; ok {
 		rw.revalidating = upstreamETags(hdr, app.etagDigest)
 	}
