@@ -82,22 +82,39 @@ type Handler struct {
 	applying sync.Mutex
 	// backends is the context the apps' backends are loaded in, each in a
 	// child of its own; live holds the backends not stopped yet.
-	backends  caddy.Context
-	live      sync.Map
-	client    *bridgejs.Script
-	host      *bridgejs.Script
-	clientURL string
-	ancestors string
-	source    session.Source
-	// identity holds the resolved header names; identityStrip the
-	// normalised names of every header deleted from client requests.
-	identity      IdentityHeaders
-	identityStrip []string
+	backends caddy.Context
+	live     sync.Map
+	// site holds what the apps' requests and responses read of the
+	// Handler's settings.
+	site
+	host   *bridgejs.Script
+	source session.Source
 	// crossOrigin refuses the cross-origin state-changing requests.
 	crossOrigin *http.CrossOriginProtection
 	asserter    *asserter
 	verifier    *session.Verifier
-	logger      *zap.Logger
+}
+
+// site is what an app's request and response read of the Handler's
+// settings, resolved when it is provisioned: the writer, the transport and
+// the identity get it, not the Handler.
+type site struct {
+	// prefix is the gateway's prefix; its paths (the bridge, the API,
+	// other apps) are never moved by link rewriting.
+	prefix string
+	// ancestors is the frame-ancestors source list.
+	ancestors string
+	// client is the shim, served at clientURL.
+	client    *bridgejs.Script
+	clientURL string
+	// sessionCookie is the name of the Helpdesk's session cookie, which no
+	// app may set.
+	sessionCookie string
+	// identity holds the resolved header names; identityStrip the
+	// normalised names of every header deleted from client requests.
+	identity      IdentityHeaders
+	identityStrip []string
+	logger        *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -117,6 +134,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if len(h.FrameAncestors) == 0 {
 		h.FrameAncestors = []string{"'self'"}
 	}
+	h.prefix = h.Prefix
 	h.ancestors = strings.Join(h.FrameAncestors, " ")
 	h.crossOrigin = http.NewCrossOriginProtection()
 
@@ -128,6 +146,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
+	h.sessionCookie = h.source.Cookie
 
 	var ih IdentityHeaders
 	if h.IdentityHeaders != nil {
@@ -264,7 +283,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err != nil {
 		return err
 	}
-	rw := newResponseWriter(w, r, h, app, pl.Rest)
+	rw := newResponseWriter(w, r, &h.site, app, pl.Rest)
 	rw.askForBody()
 	defer func() {
 		if cerr := rw.close(); cerr != nil {
@@ -334,7 +353,7 @@ func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPat
 	if app.IsolateCookies {
 		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
 	}
-	id := &identity{h: h, app: app, claims: claims}
+	id := &identity{site: &h.site, app: app, claims: claims}
 	if app.origin == OriginMap {
 		id.origin = sameOrigin(r)
 	}

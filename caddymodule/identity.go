@@ -121,7 +121,7 @@ const identityFields = 6
 // identity is the verified identity an app request carries to its
 // backend, in headers and in placeholders.
 type identity struct {
-	h         *Handler
+	site      *site
 	app       *App
 	claims    session.Claims
 	assertion string
@@ -137,9 +137,9 @@ type identityKey struct{}
 
 // stripIdentity deletes every header whose normalised name is in
 // identityStrip.
-func (h *Handler) stripIdentity(hdr http.Header) {
+func (s *site) stripIdentity(hdr http.Header) {
 	for name := range hdr {
-		for _, strip := range h.identityStrip {
+		for _, strip := range s.identityStrip {
 			if foldedEqual(name, strip) {
 				delete(hdr, name)
 				break
@@ -151,8 +151,8 @@ func (h *Handler) stripIdentity(hdr http.Header) {
 // set deletes from hdr every header that could pass for an identity
 // header, then sets the configured ones from the verified claims.
 func (id *identity) set(hdr http.Header) {
-	id.h.stripIdentity(hdr)
-	ih, c := &id.h.identity, &id.claims
+	id.site.stripIdentity(hdr)
+	ih, c := &id.site.identity, &id.claims
 	fields := [identityFields]struct{ name, value string }{
 		{ih.UserID, c.UserID},
 		{ih.Name, c.Name},

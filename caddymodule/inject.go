@@ -54,12 +54,12 @@ func shimAttrs(a *App, ancestors []string, gatewayPrefix string) []byte {
 // shimTag returns the script element injected into one of a's pages, in the
 // form the page's policy lets run: a same-origin script (the usual case,
 // precomputed), with the page's nonce, or inline.
-func (h *Handler) shimTag(a *App, acc rewrite.ScriptAccess) []byte {
+func (s *site) shimTag(a *App, acc rewrite.ScriptAccess) []byte {
 	var b bytes.Buffer
 	b.WriteString("<script")
 	if !acc.Inline {
 		b.WriteString(` src="`)
-		b.WriteString(html.EscapeString(h.clientURL))
+		b.WriteString(html.EscapeString(s.clientURL))
 		b.WriteByte('"')
 	}
 	b.Write(a.shimAttrs)
@@ -70,7 +70,7 @@ func (h *Handler) shimTag(a *App, acc rewrite.ScriptAccess) []byte {
 	}
 	b.WriteByte('>')
 	if acc.Inline {
-		b.Write(h.client.Body)
+		b.Write(s.client.Body)
 	}
 	b.WriteString("</script>")
 	return b.Bytes()

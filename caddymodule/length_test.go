@@ -45,9 +45,9 @@ func TestInjectedResponseLength(t *testing.T) {
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(http.MethodGet, "/apps/x/", nil)
 			req.Header.Set("Sec-Fetch-Dest", "iframe")
-			h := &Handler{ancestors: "'self'"}
+			s := &site{ancestors: "'self'"}
 			app := &App{AppConfig: AppConfig{ID: "x"}, prefix: "/apps/x", path: "/apps/x/", shim: []byte(shim)}
-			rw := newResponseWriter(rec, req, h, app, "/")
+			rw := newResponseWriter(rec, req, s, app, "/")
 			rw.askForBody()
 			rw.Header().Set("Content-Type", "text/html")
 			if c.length != "" {

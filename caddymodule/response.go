@@ -29,9 +29,9 @@ import (
 // flushes work.
 type responseWriter struct {
 	caddyhttp.ResponseWriterWrapper
-	req *http.Request
-	h   *Handler
-	app *App
+	req  *http.Request
+	site *site
+	app  *App
 	// upstreamPath is the escaped path the backend was asked for, which
 	// relative redirects resolve against.
 	upstreamPath string
@@ -78,11 +78,11 @@ type stage interface {
 	Flush() error
 }
 
-func newResponseWriter(w http.ResponseWriter, r *http.Request, h *Handler, app *App, upstreamPath string) *responseWriter {
+func newResponseWriter(w http.ResponseWriter, r *http.Request, s *site, app *App, upstreamPath string) *responseWriter {
 	rw := &responseWriter{
 		ResponseWriterWrapper: caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
 		req:                   r,
-		h:                     h,
+		site:                  s,
 		app:                   app,
 		upstreamPath:          upstreamPath,
 	}
@@ -170,11 +170,11 @@ func headerBytes(hdr http.Header) int {
 // response, whose headers it could not pass on safely; the app's body is
 // then discarded.
 func (rw *responseWriter) refuse(err error) {
-	rw.h.logger.Error("refusing an app's response", zap.String("app", rw.app.ID), zap.Error(err))
+	rw.site.logger.Error("refusing an app's response", zap.String("app", rw.app.ID), zap.Error(err))
 	rw.refused = true
 	hdr := rw.Header()
 	clear(hdr)
-	_ = rewrite.AddFrameAncestors(hdr, rw.h.ancestors) // cannot fail: no policy
+	_ = rewrite.AddFrameAncestors(hdr, rw.site.ancestors) // cannot fail: no policy
 	writeErrorPage(rw.ResponseWriterWrapper.ResponseWriter, rw.req, http.StatusBadGateway, err)
 }
 
@@ -247,7 +247,7 @@ func (rw *responseWriter) startBody(status int) {
 				// the page with it.
 				acc.Inline = false
 			}
-			tag = rw.h.shimTag(rw.app, acc)
+			tag = rw.site.shimTag(rw.app, acc)
 		}
 		rw.tagLen = len(tag)
 		inj := htmlstream.NewInjector(out, tag)
@@ -297,7 +297,7 @@ func (rw *responseWriter) links() *htmlstream.Links {
 		h = strings.ToLower(h)
 		origins = append(origins, "http://"+h, "https://"+h)
 	}
-	return &htmlstream.Links{Prefix: rw.app.prefix, Origins: origins, Keep: []string{rw.h.Prefix + "/"}}
+	return &htmlstream.Links{Prefix: rw.app.prefix, Origins: origins, Keep: []string{rw.site.prefix + "/"}}
 }
 
 // rewriteHeaders applies the frame, Location (and Refresh), service worker
@@ -315,7 +315,7 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 	} else if headerBytes(hdr) > maxHeaderBytes {
 		return errHeaderTooLarge
 	}
-	if err := rewrite.AddFrameAncestors(hdr, rw.h.ancestors); err != nil {
+	if err := rewrite.AddFrameAncestors(hdr, rw.site.ancestors); err != nil {
 		return err
 	}
 	rw.dropOriginWide(hdr)
@@ -358,7 +358,7 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 		removeNames(hdr, "Trailer", rewritten)
 	}
 	if len(hdr["Set-Cookie"]) > 0 {
-		cookie := rw.h.source.Cookie
+		cookie := rw.site.sessionCookie
 		rewrite.ScopeSetCookies(hdr, rw.app.path, func(name string) bool {
 			// An app must not plant a cookie named like the Helpdesk
 			// session inside its own path: it would shadow the real one.
@@ -390,7 +390,7 @@ func (rw *responseWriter) dropOriginWide(hdr http.Header) {
 			continue
 		}
 		delete(hdr, name)
-		if c := rw.h.logger.Check(zapcore.DebugLevel, "dropped an origin-wide header from an app's response"); c != nil {
+		if c := rw.site.logger.Check(zapcore.DebugLevel, "dropped an origin-wide header from an app's response"); c != nil {
 			c.Write(zap.String("app", rw.app.ID), zap.String("header", name))
 		}
 	}

@@ -28,12 +28,15 @@ func TestRewritesHeadersOfABackendThatWritesNothing(t *testing.T) {
 	}
 	app := &App{AppConfig: AppConfig{ID: "quiet"}, prefix: "/apps/quiet", path: "/apps/quiet/", backend: liveBackend(silentBackend{})}
 	h := &Handler{
-		Prefix:    "/apps",
-		ancestors: "'self'",
-		source:    session.Source{Cookie: "hd_session"},
-		verifier:  v,
-		identity:  IdentityHeaders{UserID: identityOff, Name: identityOff, Email: identityOff, Role: identityOff, Division: identityOff, Assertion: identityOff},
-		logger:    zap.NewNop(),
+		Prefix:   "/apps",
+		source:   session.Source{Cookie: "hd_session"},
+		verifier: v,
+		site: site{
+			prefix:    "/apps",
+			ancestors: "'self'",
+			identity:  IdentityHeaders{UserID: identityOff, Name: identityOff, Email: identityOff, Role: identityOff, Division: identityOff, Assertion: identityOff},
+			logger:    zap.NewNop(),
+		},
 	}
 	h.reg.Store(&registry{byID: map[string]*App{"quiet": app}})
 	c := agent("agent", 1)
