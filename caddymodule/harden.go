@@ -13,8 +13,8 @@ const forwardedPrefix = "X-Forwarded-Prefix"
 // gatewayOwned reports whether a client must not name in Connection the
 // header called name: an identity header (by its normalised name), a
 // credential of the Helpdesk, or X-Forwarded-Prefix.
-func (h *Handler) gatewayOwned(name string) bool {
-	for _, strip := range h.identityStrip {
+func (s *site) gatewayOwned(name string) bool {
+	for _, strip := range s.identityStrip {
 		if foldedEqual(name, strip) {
 			return true
 		}
@@ -31,8 +31,8 @@ func (h *Handler) gatewayOwned(name string) bool {
 // gateway owns. A proxy deletes the headers that Connection names, as
 // hop-by-hop, after the gateway has set them: a client could otherwise
 // strip chosen identity headers from what a backend receives.
-func (h *Handler) guardConnection(hdr http.Header) {
-	removeNames(hdr, "Connection", h.gatewayOwned)
+func (s *site) guardConnection(hdr http.Header) {
+	removeNames(hdr, "Connection", s.gatewayOwned)
 }
 
 // removeNames removes from hdr[key], a comma-separated list of header
