@@ -74,6 +74,15 @@ type cachedAssertion struct {
 	reuseEnd time.Time
 }
 
+// validateAssertionTTL checks an assertion_ttl; the Caddyfile and Provision
+// both use it.
+func validateAssertionTTL(ttl time.Duration) error {
+	if ttl < minAssertionTTL || ttl > maxAssertionTTL {
+		return fmt.Errorf("assertion_ttl %s: must be from %s to %s", ttl, minAssertionTTL, maxAssertionTTL)
+	}
+	return nil
+}
+
 // newAsserter loads or creates the signing key and prepares the signer. A
 // generated key belongs to scope, which names one Helpdesk: handlers of
 // different Helpdesks sign with different keys, even in one process or
@@ -83,8 +92,10 @@ func newAsserter(ctx caddy.Context, keyFile, scope string, ttl, leeway time.Dura
 	switch {
 	case ttl == 0:
 		ttl = defaultAssertionTTL
-	case ttl < minAssertionTTL || ttl > maxAssertionTTL:
-		return nil, fmt.Errorf("assertion_ttl %s: must be from %s to %s", ttl, minAssertionTTL, maxAssertionTTL)
+	default:
+		if err := validateAssertionTTL(ttl); err != nil {
+			return nil, err
+		}
 	}
 	var key *ecdsa.PrivateKey
 	var err error

@@ -14,7 +14,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
-	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
 func init() {
@@ -135,8 +134,11 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 				return d.ArgErr()
 			}
 			dur, err := caddy.ParseDuration(val)
-			if err != nil || dur < minAssertionTTL || dur > maxAssertionTTL {
-				return d.Errf("assertion_ttl %q: want a duration from %s to %s", val, minAssertionTTL, maxAssertionTTL)
+			if err != nil {
+				return d.Errf("assertion_ttl %q: not a duration", val)
+			}
+			if err := validateAssertionTTL(dur); err != nil {
+				return d.Err(err.Error())
 			}
 			hd.AssertionTTL = caddy.Duration(dur)
 
@@ -211,8 +213,11 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			dur, err := caddy.ParseDuration(val)
-			if err != nil || dur < 0 || dur > session.MaxLeeway {
-				return d.Errf("session: leeway %q: want a duration from 0s (none) to %s", val, session.MaxLeeway)
+			if err != nil {
+				return d.Errf("session: leeway %q: not a duration", val)
+			}
+			if err := validateLeeway(dur); err != nil {
+				return d.Errf("session: %v", err)
 			}
 			leeway := caddy.Duration(dur)
 			c.Leeway = &leeway
@@ -232,14 +237,8 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("session: unrecognized subdirective %s", d.Val())
 		}
 	}
-	keys := 0
-	for _, v := range []string{c.HMACSecret, c.PublicKey, c.JWKS} {
-		if v != "" {
-			keys++
-		}
-	}
-	if keys != 1 {
-		return d.Err("session: give exactly one of hmac_secret, public_key and jwks")
+	if err := c.validateKeys(); err != nil {
+		return d.Errf("session: %v", err)
 	}
 	return nil
 }

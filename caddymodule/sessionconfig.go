@@ -99,6 +99,29 @@ func isLoopback(host string) bool {
 // claimFields are the identity fields a claim mapping may name.
 var claimFields = []string{"user_id", "name", "email", "role", "division"}
 
+// validateLeeway checks a leeway; the Caddyfile and Provision both use it.
+func validateLeeway(leeway time.Duration) error {
+	if leeway < 0 || leeway > session.MaxLeeway {
+		return fmt.Errorf("leeway %s: must be from 0s (none) to %s", leeway, session.MaxLeeway)
+	}
+	return nil
+}
+
+// validateKeys checks that exactly one key is given; the Caddyfile and
+// Provision both use it.
+func (c *SessionConfig) validateKeys() error {
+	keys := 0
+	for _, v := range []string{c.HMACSecret, c.PublicKey, c.JWKS} {
+		if v != "" {
+			keys++
+		}
+	}
+	if keys != 1 {
+		return errors.New("give exactly one of hmac_secret, public_key and jwks")
+	}
+	return nil
+}
+
 // provision builds the token source and the verifier.
 func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (session.Source, *session.Verifier, error) {
 	src := session.Source{Cookie: c.Cookie, Bearer: c.Bearer}
@@ -112,15 +135,10 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 	repl := caddy.NewReplacer()
 	secret := repl.ReplaceKnown(c.HMACSecret, "")
 	jwksURL := repl.ReplaceKnown(c.JWKS, "")
-	keys := 0
-	for _, set := range []bool{c.HMACSecret != "", c.PublicKey != "", c.JWKS != ""} {
-		if set {
-			keys++
-		}
+	if err := c.validateKeys(); err != nil {
+		return src, nil, err
 	}
 	switch {
-	case keys != 1:
-		return src, nil, errors.New("give exactly one of hmac_secret, public_key and jwks")
 	case c.HMACSecret != "" && secret == "":
 		return src, nil, errors.New("hmac_secret: empty (is its placeholder set?)")
 	case c.JWKS != "" && jwksURL == "":
@@ -155,8 +173,8 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 	}
 	if c.Leeway != nil {
 		leeway := time.Duration(*c.Leeway)
-		if leeway < 0 || leeway > session.MaxLeeway {
-			return src, nil, fmt.Errorf("leeway %s: must be from 0s to %s", leeway, session.MaxLeeway)
+		if err := validateLeeway(leeway); err != nil {
+			return src, nil, err
 		}
 		opts.Leeway = cmp.Or(leeway, session.NoLeeway)
 	}
