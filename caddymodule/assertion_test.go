@@ -98,7 +98,7 @@ func TestAssertionKeyMustBeP256(t *testing.T) {
 }
 
 // assertionKeyFile writes a new P-256 key to a PEM file and returns its name.
-func assertionKeyFile(t *testing.T) string {
+func assertionKeyFile(t testing.TB) string {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	file := filepath.Join(t.TempDir(), "assertion.pem")

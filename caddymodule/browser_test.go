@@ -411,6 +411,16 @@ func (e *bridgeEnv) navigate(u string) {
 	}
 }
 
+// browserCookies returns the cookies the browser would send to u.
+func (e *bridgeEnv) browserCookies(u string) []*network.Cookie {
+	e.t.Helper()
+	res, err := chromedp.Call(e.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
+	if err != nil {
+		e.t.Fatalf("reading cookies: %v", err)
+	}
+	return res.Cookies
+}
+
 // mountOptions are HelpdeskHost.mount's options.
 type mountOptions struct {
 	App       string         `json:"app,omitempty"`

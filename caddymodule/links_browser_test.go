@@ -31,7 +31,6 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/chromedp"
 	"golang.org/x/net/websocket"
 )
 
@@ -558,12 +557,8 @@ func (e *linksEnv) frameURLs() string {
 // cookies returns the browser's cookies for u, by name and path.
 func (e *linksEnv) cookies(u string) map[string]string {
 	e.t.Helper()
-	res, err := chromedp.Call(e.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
-	if err != nil {
-		e.t.Fatalf("reading cookies: %v", err)
-	}
 	out := make(map[string]string)
-	for _, c := range res.Cookies {
+	for _, c := range e.browserCookies(u) {
 		out[c.Name] = c.Path
 	}
 	return out

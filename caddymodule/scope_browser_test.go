@@ -182,12 +182,8 @@ func (e *scopeEnv) signIn() {
 // and their paths by name + "@path".
 func (e *scopeEnv) cookieValues(u string) map[string]string {
 	e.t.Helper()
-	res, err := chromedp.Call(e.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
-	if err != nil {
-		e.t.Fatalf("reading cookies: %v", err)
-	}
 	out := make(map[string]string)
-	for _, c := range res.Cookies {
+	for _, c := range e.browserCookies(u) {
 		out[c.Name] = c.Value
 		out[c.Name+"@path"] = c.Path
 	}

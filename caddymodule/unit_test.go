@@ -2,16 +2,9 @@ package caddymodule
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -38,19 +31,10 @@ func (s *stubBackend) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyh
 // response shaping can be tested, and measured, without booting Caddy.
 func newUnitHandler(tb testing.TB, backend caddyhttp.MiddlewareHandler, apps ...*AppConfig) *Handler {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	keyFile := filepath.Join(tb.TempDir(), "assertion.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		tb.Fatal(err)
-	}
 	h := &Handler{
 		FrameAncestors: []string{"https://helpdesk.test"},
 		Session:        &SessionConfig{Cookie: "hd_session", HMACSecret: testSecret, Issuer: "https://helpdesk.test", Audience: "helpdesk-apps"},
-		AssertionKey:   keyFile,
+		AssertionKey:   assertionKeyFile(tb),
 		Apps:           apps,
 	}
 	for _, a := range apps {
