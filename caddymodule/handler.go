@@ -4,11 +4,9 @@
 package caddymodule
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,41 +244,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
-	app := h.reg.Load().byID[pl.Name]
+	app := h.acquire(pl.Name)
 	if app != nil && app.backend != nil {
-		for !app.backend.acquire() {
-			// Stopped since this request loaded the registry: a newer
-			// one holds the app's live backend, or none.
-			if app = h.reg.Load().byID[pl.Name]; app == nil || app.backend == nil {
-				break
-			}
-		}
-		if app != nil && app.backend != nil {
-			defer app.backend.release()
-		}
+		defer app.backend.release()
 	}
-	// The session first: to a client without one, an app that exists
-	// and one that does not answer alike, so app ids cannot be listed.
-	claims, err := h.authenticate(r)
+	claims, status, err := h.admit(r, app)
 	if err != nil {
-		return h.deny(w, r, authStatus(err), app, err)
+		return h.deny(w, r, status, app, err)
 	}
-	if app == nil || app.Disabled {
-		return h.deny(w, r, http.StatusNotFound, app, errors.New("no such app"))
-	}
-	if err := app.allows(claims); err != nil {
-		return h.deny(w, r, http.StatusForbidden, app, err)
-	}
-	if app.origin != OriginOff && h.crossOrigin.Check(r) != nil {
-		return h.deny(w, r, http.StatusForbidden, app, errCrossOrigin)
-	}
-
-	upstreamPath, err := url.PathUnescape(pl.Rest)
-	if err != nil {
-		return h.deny(w, r, http.StatusBadRequest, app, err)
-	}
-	r, err = h.prepareRequest(r, app, pl.Rest, upstreamPath, claims)
-	if err != nil {
+	if r, err = h.prepare(r, app, pl.Rest, claims); err != nil {
 		return err
 	}
 	rw := newResponseWriter(w, r, &h.site, app, pl.Rest)
@@ -315,116 +287,6 @@ func (h *Handler) serveBridge(w http.ResponseWriter, r *http.Request, name strin
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such bridge script"))
 	}
 	return nil
-}
-
-// authenticate reads and verifies the request's session token.
-func (h *Handler) authenticate(r *http.Request) (session.Claims, error) {
-	token, err := h.source.Token(r)
-	if err != nil {
-		return session.Claims{}, err
-	}
-	return h.verifier.Verify(token, now())
-}
-
-// authStatus is the status for a failed authentication: 401, or 503 when the
-// keys to verify with could not be had (the identity provider is down, not
-// the token wrong).
-func authStatus(err error) int {
-	if errors.Is(err, session.ErrKeysUnavailable) {
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusUnauthorized
-}
-
-// prepareRequest hardens the request before it reaches the backend: the
-// Helpdesk's credentials and any client-sent identity are removed (and
-// their names from Connection, which could make a proxy drop what the
-// gateway sets), every trailer is dropped, the verified identity is set in
-// placeholders and in headers, and the prefix is stripped: the backend sees
-// the path that follows the app's, rawPath escaped and upstreamPath
-// decoded. A backend whose transport is an appTransport gets the identity
-// headers from it, as the request leaves for the upstream; any other
-// backend gets them in the request it is handed, which prepareRequest
-// returns.
-func (h *Handler) prepareRequest(r *http.Request, app *App, rawPath, upstreamPath string, claims session.Claims) (*http.Request, error) {
-	h.source.Strip(r.Header, h.verifier.Signed)
-	h.guardConnection(r.Header)
-	r = dropTrailers(r)
-	if app.IsolateCookies {
-		rewrite.IsolateCookies(r.Header, app.cookiePrefix)
-	}
-	id := &identity{site: &h.site, app: app, claims: claims}
-	if app.origin == OriginMap {
-		id.origin = sameOrigin(r)
-	}
-	if h.identity.Assertion != identityOff {
-		var err error
-		if id.assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
-			return r, caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
-		}
-	}
-	if app.backend.identityInTransport {
-		h.stripIdentity(r.Header)
-		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
-	} else {
-		id.set(r.Header)
-	}
-	// The path as the client escaped it: an encoded slash inside the
-	// app's own path (RabbitMQ's vhost %2F, GitLab's group%2Fproject)
-	// reaches the upstream as sent.
-	if rawPath == upstreamPath {
-		rawPath = "" // net/url's form of a path without escapes
-	}
-	r.URL.Path, r.URL.RawPath = upstreamPath, rawPath
-	if app.backend.fastCGI {
-		r = withOriginalURL(r)
-	}
-	r.Header.Set(forwardedPrefix, app.prefix)
-
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		// One provider, not seven Set calls: the placeholders cost
-		// nothing until a backend uses one.
-		repl.Map(id.placeholder)
-	}
-	return r, nil
-}
-
-// withOriginalURL returns r with the original request of its context (from
-// which Caddy's FastCGI transport takes REQUEST_URI, and placeholders such
-// as {http.request.orig_uri} their value) given r's URL: without the
-// prefix, like DOCUMENT_URI, SCRIPT_NAME and PATH_INFO, so that a PHP app
-// sees the prefix only in X-Forwarded-Prefix, as an HTTP backend does.
-func withOriginalURL(r *http.Request) *http.Request {
-	orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request)
-	if !ok {
-		return r
-	}
-	u := *r.URL
-	orig.URL = &u
-	orig.RequestURI = u.RequestURI()
-	return r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, orig))
-}
-
-// placeholder returns the value of a {helpdesk.*} placeholder.
-func (id *identity) placeholder(key string) (any, bool) {
-	c, app := &id.claims, id.app
-	switch key {
-	case "helpdesk.user.id":
-		return c.UserID, true
-	case "helpdesk.user.name":
-		return c.Name, true
-	case "helpdesk.user.email":
-		return c.Email, true
-	case "helpdesk.user.role":
-		return c.Role, true
-	case "helpdesk.user.division_id":
-		return c.Division, true
-	case "helpdesk.app.id":
-		return app.ID, true
-	case "helpdesk.app.prefix":
-		return app.prefix, true
-	}
-	return nil, false
 }
 
 // deny answers a request that may not reach an app. With error routes

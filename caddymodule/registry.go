@@ -126,6 +126,20 @@ func (reg *registry) release(next *registry) {
 	}
 }
 
+// acquire returns the current registry's app name, nil when there is no
+// such app, having taken a reference to its backend, if it has one, for
+// the caller to release. A backend stopped since the registry was loaded
+// (a newer one replaced or removed it) is not used: the newest registry is
+// read again.
+func (h *Handler) acquire(name string) *App {
+	for {
+		app := h.reg.Load().byID[name]
+		if app == nil || app.backend == nil || app.backend.acquire() {
+			return app
+		}
+	}
+}
+
 // apply compiles configs into the next registry and swaps it in, for the
 // requests that start from then on; a failed compile keeps the current
 // one.
