@@ -161,8 +161,8 @@ var commonKinds = map[string]string{
 
 // hasBody reports whether a response with this status, to req, has a body
 // that may be rewritten: not to HEAD, and not 1xx, 204, 205, 206 or 304.
-func hasBody(req *http.Request, status int) bool {
-	return req.Method != http.MethodHead && status >= 200 &&
+func hasBody(method string, status int) bool {
+	return method != http.MethodHead && status >= 200 &&
 		status != http.StatusNoContent && status != http.StatusResetContent &&
 		status != http.StatusPartialContent && status != http.StatusNotModified
 }

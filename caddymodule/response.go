@@ -185,29 +185,27 @@ func (rw *responseWriter) refuse(err error) {
 // §8.8.1), it offers no ranges, and a decoded body loses its
 // Content-Encoding.
 func (rw *responseWriter) startBody(status int) {
-	// The cheap checks first: most responses of most apps are neither
+	// The cheap check first: most responses of most apps are neither
 	// documents to inject into nor rewritten.
-	shim := rw.app.shim != nil
-	if !shim && !rw.app.RewriteLinks {
+	app := rw.app
+	if app.shim == nil && !app.RewriteLinks {
 		return
 	}
 	hdr := rw.Header()
-	kind := bodyKind(hdr)
-	doc := rw.doc
-	inject := doc && status < 300
-	if shim && status < 300 && kind == kindHTML {
+	p := planBody(app, rw.doc, rw.req.Method, status, hdr)
+	if app.shim != nil && status < 300 && p.kind == kindHTML {
 		// Whether the shim goes in depends on how the page is asked
 		// for: a cache must not give a fetch()'s copy to a frame.
 		hdr.Add("Vary", documentVary)
 	}
-	if !hasBody(rw.req, status) {
-		if status == http.StatusNotModified && rw.revalidating || inject && kind == kindHTML {
+	if p.bodiless {
+		if status == http.StatusNotModified && rw.revalidating || p.inject {
 			// What a GET of the changed body would have had, for a
 			// cache to keep with it: its ETag, no ranges and, but for
 			// a 304, which does not say, no length to trust. A 304
 			// for a copy the gateway did not change (a PDF loaded
 			// into a frame, say) passes as it is.
-			markETag(hdr, rw.app.etagDigest)
+			markETag(hdr, app.etagDigest)
 			hdr["Accept-Ranges"] = []string{"none"}
 			if status != http.StatusNotModified {
 				hdr.Del("Content-Length")
@@ -215,47 +213,42 @@ func (rw *responseWriter) startBody(status int) {
 		}
 		return
 	}
-	if !inject && !rw.app.RewriteLinks {
+	if !p.inject && !p.rewrite {
 		return
 	}
-	coding := contentEncoding(hdr)
-	if kind == "" || !decodable(coding) {
-		return
-	}
-	inject = inject && kind == kindHTML && !isAttachment(hdr)
-	if length, ok := contentLength(hdr); ok && inject && !rw.app.RewriteLinks && coding == "" {
+	if p.keepLength {
 		// Only the shim changes the body: its length stays known, and
 		// the response needs no chunked encoding, once the first bytes
 		// tell whether the shim goes in.
-		rw.heldStatus, rw.length = status, length
+		rw.heldStatus, rw.length = status, p.length
 	} else {
 		hdr.Del("Content-Length")
 	}
-	markETag(hdr, rw.app.etagDigest)
+	markETag(hdr, app.etagDigest)
 	// Ranges of the upstream's bytes are not ranges of this body.
 	hdr["Accept-Ranges"] = []string{"none"}
 
 	var out io.Writer = rw.ResponseWriter
-	if coding != "" {
+	if p.decode != "" {
 		hdr.Del("Content-Encoding")
 	}
-	if inject {
-		tag := rw.app.shim
+	if p.inject {
+		tag := app.shim
 		if acc := rewrite.ScriptAccessFor(hdr); acc != (rewrite.ScriptAccess{}) {
 			if acc.Inline && isXHTML(hdr) {
 				// The script's & and < would break the XML, and
 				// the page with it.
 				acc.Inline = false
 			}
-			tag = rw.site.shimTag(rw.app, acc)
+			tag = rw.site.shimTag(app, acc)
 		}
 		rw.tagLen = len(tag)
 		inj := htmlstream.NewInjector(out, tag)
 		rw.stages, out = append(rw.stages, inj), inj
 	}
-	if rw.app.RewriteLinks {
+	if p.rewrite {
 		var lr stage
-		if kind == kindHTML {
+		if p.kind == kindHTML {
 			lr = htmlstream.NewHTMLRewriter(out, rw.links())
 		} else {
 			lr = htmlstream.NewCSSRewriter(out, rw.links())
@@ -263,8 +256,8 @@ func (rw *responseWriter) startBody(status int) {
 		rw.stages, out = append([]stage{lr}, rw.stages...), lr
 	}
 	rw.body = out
-	if coding != "" {
-		rw.decoder = newDecoder(coding, out, rw.flushStages)
+	if p.decode != "" {
+		rw.decoder = newDecoder(p.decode, out, rw.flushStages)
 		rw.body = rw.decoder
 	}
 }
