@@ -6,6 +6,7 @@ import (
 )
 
 func TestPlanBody(t *testing.T) {
+	t.Parallel()
 	injecting := &App{shim: []byte("<script></script>")}
 	rewriting := &App{AppConfig: AppConfig{RewriteLinks: true}}
 	both := &App{AppConfig: AppConfig{RewriteLinks: true}, shim: []byte("<script></script>")}

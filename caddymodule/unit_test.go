@@ -66,6 +66,7 @@ var unitNext = caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request
 })
 
 func TestUnitRoutingAndAdmission(t *testing.T) {
+	t.Parallel()
 	stub := new(stubBackend)
 	h := newUnitHandler(t, stub, &AppConfig{ID: "open"}, &AppConfig{ID: "agents", Roles: []string{"agent"}}, &AppConfig{ID: "admins", Roles: []string{"admin"}})
 	tok := token(t, agent("agent", 3))

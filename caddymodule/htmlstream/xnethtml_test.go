@@ -161,6 +161,7 @@ func xnetSeeds(tb testing.TB) [][]byte {
 }
 
 func TestHTMLRewriterAgreesWithXNetHTML(t *testing.T) {
+	t.Parallel()
 	for _, seed := range xnetSeeds(t) {
 		compareWithXNetHTML(t, seed)
 	}

@@ -6,6 +6,7 @@ import (
 )
 
 func TestLocate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, path string
 		want       Place
@@ -61,6 +62,7 @@ func TestLocate(t *testing.T) {
 }
 
 func TestWithin(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		path string
 		want bool

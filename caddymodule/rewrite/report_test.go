@@ -7,6 +7,7 @@ import (
 )
 
 func TestReportURIs(t *testing.T) {
+	t.Parallel()
 	l := Location{Prefix: "/apps/crm", OwnHosts: testOwnHosts}
 	for _, tt := range []struct{ in, want string }{
 		{"default-src 'self'; report-uri /api/csp-report", "default-src 'self'; report-uri /apps/crm/api/csp-report"},
@@ -29,6 +30,7 @@ func TestReportURIs(t *testing.T) {
 }
 
 func TestReportingEndpoints(t *testing.T) {
+	t.Parallel()
 	l := Location{Prefix: "/apps/crm", OwnHosts: testOwnHosts}
 	for _, tt := range []struct{ in, want string }{
 		{`csp="/api/csp-report"`, `csp="/apps/crm/api/csp-report"`},

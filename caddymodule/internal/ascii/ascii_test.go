@@ -6,6 +6,7 @@ import (
 )
 
 func TestFolding(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		s, t string
 		eq   bool
@@ -33,6 +34,7 @@ func TestFolding(t *testing.T) {
 }
 
 func TestBytes(t *testing.T) {
+	t.Parallel()
 	for c := 0; c < 256; c++ {
 		b := byte(c)
 		if got, want := IsSpace(b), strings.ContainsRune(" \t\n\f\r", rune(c)) && c < 128; got != want {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestPairs(t *testing.T) {
+	t.Parallel()
 	line := ` a=1;b = 2 ;; c ; d="x;"; =e;  f=`
 	var got []Pair
 	var raws []string
