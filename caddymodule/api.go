@@ -49,7 +49,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, name string) 
 	}
 	if name == "jwks.json" {
 		w.Header().Set("Cache-Control", "public, max-age=300")
-		writeJSON(w, h.asserter.jwks)
+		writeJSON(w, h.asserter.JWKS())
 		return nil
 	}
 	if name != "apps" && name != "me" {

@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/headers"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
+	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
 
@@ -137,7 +138,7 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 			if err != nil {
 				return d.Errf("assertion_ttl %q: not a duration", val)
 			}
-			if err := validateAssertionTTL(dur); err != nil {
+			if err := assertion.ValidateTTL(dur); err != nil {
 				return d.Err(err.Error())
 			}
 			hd.AssertionTTL = caddy.Duration(dur)

@@ -14,6 +14,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/spf13/cobra"
 )
 
@@ -140,7 +141,7 @@ func signingKey(req tokenRequest) (any, jose.SignatureAlgorithm, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	key, err := parsePrivateKey(data)
+	key, err := assertion.ParsePrivateKey(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", req.KeyFile, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/helpdeskapps/gateway/bridgejs"
+	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
@@ -89,7 +90,7 @@ type Handler struct {
 	source session.Source
 	// crossOrigin refuses the cross-origin state-changing requests.
 	crossOrigin *http.CrossOriginProtection
-	asserter    *asserter
+	asserter    *assertion.Signer
 	verifier    *session.Verifier
 }
 
@@ -154,7 +155,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	scope := h.Prefix + "\x00" + h.Session.scope
-	if h.asserter, err = newAsserter(ctx, h.AssertionKey, scope, time.Duration(h.AssertionTTL), h.verifier.Leeway()); err != nil {
+	if h.asserter, err = assertion.New(ctx, h.AssertionKey, scope, time.Duration(h.AssertionTTL), h.verifier.Leeway()); err != nil {
 		return err
 	}
 

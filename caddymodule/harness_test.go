@@ -2,7 +2,12 @@ package caddymodule
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +15,7 @@ import (
 	"net/http/fcgi"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -298,4 +304,16 @@ func testStorage(t testing.TB) string {
 		return dir
 	}
 	return t.TempDir()
+}
+
+// assertionKeyFile writes a new P-256 key to a PEM file and returns its
+// name, for an assertion_key.
+func assertionKeyFile(t testing.TB) string {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	file := filepath.Join(t.TempDir(), "assertion.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 )
 
 func TestIdentityHeadersComeOnlyFromVerifiedClaims(t *testing.T) {
@@ -102,8 +103,8 @@ func TestUpstreamVerifiesAssertionWithPublishedKeys(t *testing.T) {
 	}
 
 	_, body := get(t, g.url+"/apps/agents/echo", token(t, agent("agent", 7)))
-	assertion := decodeSeen(t, body).Header.Get("X-Helpdesk-Assertion")
-	tok, err := jwt.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.ES256})
+	signed := decodeSeen(t, body).Header.Get("X-Helpdesk-Assertion")
+	tok, err := jwt.ParseSigned(signed, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +112,11 @@ func TestUpstreamVerifiesAssertionWithPublishedKeys(t *testing.T) {
 		t.Errorf("assertion kid %q; published %q", kid, set.Keys[0].KeyID)
 	}
 	var std jwt.Claims
-	var extra assertionClaims
+	var extra assertion.Claims
 	if err := tok.Claims(set.Keys[0].Key, &std, &extra); err != nil {
 		t.Fatalf("assertion does not verify with the published key: %v", err)
 	}
-	if err := std.Validate(jwt.Expected{Issuer: assertionIssuer, AnyAudience: jwt.Audience{"agents"}, Time: time.Now()}); err != nil {
+	if err := std.Validate(jwt.Expected{Issuer: assertion.Issuer, AnyAudience: jwt.Audience{"agents"}, Time: time.Now()}); err != nil {
 		t.Errorf("assertion claims: %v", err)
 	}
 	if life := std.Expiry.Time().Sub(std.IssuedAt.Time()); life <= 0 || life > 5*time.Minute {

@@ -85,7 +85,7 @@ func (h *Handler) prepare(r *http.Request, app *App, rawPath string, claims sess
 		id.origin = sameOrigin(r)
 	}
 	if h.identity.Assertion != identityOff {
-		if id.assertion, err = h.asserter.assertion(claims, app.ID, now()); err != nil {
+		if id.assertion, err = h.asserter.Assertion(claims, app.ID, now()); err != nil {
 			return r, caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
 		}
 	}

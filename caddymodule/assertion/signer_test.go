@@ -1,4 +1,4 @@
-package caddymodule
+package assertion
 
 import (
 	"crypto/ecdsa"
@@ -18,36 +18,36 @@ import (
 
 func TestAssertionsAreReusedForHalfTheirLife(t *testing.T) {
 	file := assertionKeyFile(t)
-	a, err := newAsserter(caddy.Context{}, file, "", time.Minute, session.DefaultLeeway)
+	a, err := New(caddy.Context{}, file, "", time.Minute, session.DefaultLeeway)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t0 := time.Unix(1_800_000_000, 0)
 	ana := session.Claims{UserID: "u-1", Role: "agent", Expiry: t0.Add(time.Hour)}
-	first, _ := a.assertion(ana, "crm", t0)
-	if again, _ := a.assertion(ana, "crm", t0.Add(29*time.Second)); again != first {
+	first, _ := a.Assertion(ana, "crm", t0)
+	if again, _ := a.Assertion(ana, "crm", t0.Add(29*time.Second)); again != first {
 		t.Error("a fresh assertion was signed within its first half-life")
 	}
-	if later, _ := a.assertion(ana, "crm", t0.Add(31*time.Second)); later == first {
+	if later, _ := a.Assertion(ana, "crm", t0.Add(31*time.Second)); later == first {
 		t.Error("an assertion was reused past half its life")
 	}
-	if other, _ := a.assertion(ana, "wiki", t0); other == first {
+	if other, _ := a.Assertion(ana, "wiki", t0); other == first {
 		t.Error("one app's assertion was given for another app")
 	}
 	boss := ana
 	boss.Role = "admin"
-	if promoted, _ := a.assertion(boss, "crm", t0); promoted == first {
+	if promoted, _ := a.Assertion(boss, "crm", t0); promoted == first {
 		t.Error("an assertion was reused for a different identity")
 	}
 	for i := range maxCachedAssertions - len(a.cache) {
-		_, _ = a.assertion(session.Claims{UserID: string(rune(i))}, "crm", t0)
+		_, _ = a.Assertion(session.Claims{UserID: string(rune(i))}, "crm", t0)
 	}
 	if n := len(a.cache); n != maxCachedAssertions {
 		t.Fatalf("%d cached assertions; want the cache full, %d", n, maxCachedAssertions)
 	}
 	// A full cache of live entries gives up half at once, so that the
 	// next assertions do not each pay for a walk of the whole cache.
-	_, _ = a.assertion(session.Claims{UserID: "one more"}, "crm", t0)
+	_, _ = a.Assertion(session.Claims{UserID: "one more"}, "crm", t0)
 	if n := len(a.cache); n != maxCachedAssertions/2+1 {
 		t.Errorf("%d cached assertions after eviction; want %d", n, maxCachedAssertions/2+1)
 	}
@@ -60,7 +60,7 @@ func TestAssertionsAreReusedForHalfTheirLife(t *testing.T) {
 func TestAssertionLastsWhileTheSessionIsAccepted(t *testing.T) {
 	file := assertionKeyFile(t)
 	const leeway = 30 * time.Second
-	a, err := newAsserter(caddy.Context{}, file, "", time.Minute, leeway)
+	a, err := New(caddy.Context{}, file, "", time.Minute, leeway)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +89,10 @@ func TestAssertionKeyMustBeP256(t *testing.T) {
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	file := filepath.Join(t.TempDir(), "p384.pem")
 	os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
-	if _, err := newAsserter(caddy.Context{}, file, "", time.Minute, 0); err == nil {
+	if _, err := New(caddy.Context{}, file, "", time.Minute, 0); err == nil {
 		t.Error("a P-384 key was accepted for ES256")
 	}
-	if _, err := newAsserter(caddy.Context{}, file, "", 10*time.Minute, 0); err == nil {
+	if _, err := New(caddy.Context{}, file, "", 10*time.Minute, 0); err == nil {
 		t.Error("an assertion TTL over 5m was accepted")
 	}
 }

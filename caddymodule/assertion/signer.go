@@ -1,4 +1,8 @@
-package caddymodule
+// Package assertion signs the X-Helpdesk-Assertion tokens that tell an
+// app's backend, verifiably, who the user is: short-lived ES256 JWTs whose
+// audience is the app, with a key kept in Caddy's storage (or a PEM file),
+// one for each Helpdesk, published as a JWK Set.
+package assertion
 
 import (
 	"crypto"
@@ -27,15 +31,15 @@ import (
 )
 
 const (
-	// assertionIssuer is the iss of every assertion.
-	assertionIssuer = "helpdesk-apps-gateway"
-	// minAssertionTTL is the shortest validity an assertion may have: its
+	// Issuer is the iss of every assertion.
+	Issuer = "helpdesk-apps-gateway"
+	// MinTTL is the shortest validity an assertion may have: its
 	// exp has whole seconds.
-	minAssertionTTL = time.Second
-	// maxAssertionTTL caps how long an assertion is valid.
-	maxAssertionTTL = 5 * time.Minute
-	// defaultAssertionTTL is how long an assertion is valid by default.
-	defaultAssertionTTL = time.Minute
+	MinTTL = time.Second
+	// MaxTTL caps how long an assertion is valid.
+	MaxTTL = 5 * time.Minute
+	// DefaultTTL is how long an assertion is valid by default.
+	DefaultTTL = time.Minute
 	// assertionKeyStorage is the folder of Caddy's storage where generated
 	// keys are kept, one for each Helpdesk and shared by every instance
 	// that shares the storage.
@@ -44,9 +48,9 @@ const (
 	maxCachedAssertions = 10000
 )
 
-// asserter signs the X-Helpdesk-Assertion tokens that tell an app's backend,
+// Signer signs the X-Helpdesk-Assertion tokens that tell an app's backend,
 // verifiably, who the user is.
-type asserter struct {
+type Signer struct {
 	signer jose.Signer
 	ttl    time.Duration
 	// leeway is how long after a session's exp the gateway still accepts
@@ -74,26 +78,25 @@ type cachedAssertion struct {
 	reuseEnd time.Time
 }
 
-// validateAssertionTTL checks an assertion_ttl; the Caddyfile and Provision
-// both use it.
-func validateAssertionTTL(ttl time.Duration) error {
-	if ttl < minAssertionTTL || ttl > maxAssertionTTL {
-		return fmt.Errorf("assertion_ttl %s: must be from %s to %s", ttl, minAssertionTTL, maxAssertionTTL)
+// ValidateTTL checks an assertion's lifetime, from MinTTL to MaxTTL.
+func ValidateTTL(ttl time.Duration) error {
+	if ttl < MinTTL || ttl > MaxTTL {
+		return fmt.Errorf("assertion_ttl %s: must be from %s to %s", ttl, MinTTL, MaxTTL)
 	}
 	return nil
 }
 
-// newAsserter loads or creates the signing key and prepares the signer. A
+// New loads or creates the signing key and prepares the signer. A
 // generated key belongs to scope, which names one Helpdesk: handlers of
 // different Helpdesks sign with different keys, even in one process or
 // with shared storage, so that no backend of one accepts the assertions
 // of another for an app of the same id.
-func newAsserter(ctx caddy.Context, keyFile, scope string, ttl, leeway time.Duration) (*asserter, error) {
+func New(ctx caddy.Context, keyFile, scope string, ttl, leeway time.Duration) (*Signer, error) {
 	switch {
 	case ttl == 0:
-		ttl = defaultAssertionTTL
+		ttl = DefaultTTL
 	default:
-		if err := validateAssertionTTL(ttl); err != nil {
+		if err := ValidateTTL(ttl); err != nil {
 			return nil, err
 		}
 	}
@@ -123,7 +126,7 @@ func newAsserter(ctx caddy.Context, keyFile, scope string, ttl, leeway time.Dura
 	if err != nil {
 		return nil, fmt.Errorf("assertion signer: %w", err)
 	}
-	return &asserter{signer: signer, ttl: ttl, leeway: leeway, jwks: jwks, cache: make(map[assertionKey]cachedAssertion)}, nil
+	return &Signer{signer: signer, ttl: ttl, leeway: leeway, jwks: jwks, cache: make(map[assertionKey]cachedAssertion)}, nil
 }
 
 // readAssertionKey reads an ECDSA P-256 private key from a PEM file.
@@ -183,7 +186,7 @@ func storedAssertionKey(ctx caddy.Context, name string) (*ecdsa.PrivateKey, erro
 
 // parseECKey parses a PEM ECDSA P-256 private key.
 func parseECKey(data []byte) (*ecdsa.PrivateKey, error) {
-	key, err := parsePrivateKey(data)
+	key, err := ParsePrivateKey(data)
 	if err != nil {
 		return nil, err
 	}
@@ -194,9 +197,12 @@ func parseECKey(data []byte) (*ecdsa.PrivateKey, error) {
 	return ec, nil
 }
 
-// parsePrivateKey parses a PEM private key: PKCS #8, or PKCS #1 (RSA) or
+// JWKS returns the JWK Set that publishes the signer's public key.
+func (a *Signer) JWKS() []byte { return a.jwks }
+
+// ParsePrivateKey parses a PEM private key: PKCS #8, or PKCS #1 (RSA) or
 // SEC 1 (ECDSA). Errors never quote the key.
-func parsePrivateKey(data []byte) (any, error) {
+func ParsePrivateKey(data []byte) (any, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, errors.New("no PEM block")
@@ -219,17 +225,17 @@ func parsePrivateKey(data []byte) (any, error) {
 	return key, nil
 }
 
-// assertionClaims are the claims of an assertion beyond the registered ones.
-type assertionClaims struct {
+// Claims are the claims of an assertion beyond the registered ones.
+type Claims struct {
 	Name       string `json:"name,omitempty"`
 	Email      string `json:"email,omitempty"`
 	Role       string `json:"role,omitempty"`
 	DivisionID string `json:"division_id,omitempty"`
 }
 
-// assertion returns an assertion of c for the app, reusing one signed less
+// Assertion returns an assertion of c for the app, reusing one signed less
 // than half its lifetime ago.
-func (a *asserter) assertion(c session.Claims, appID string, now time.Time) (string, error) {
+func (a *Signer) Assertion(c session.Claims, appID string, now time.Time) (string, error) {
 	key := assertionKey{c, appID}
 	a.mu.Lock()
 	hit, ok := a.cache[key]
@@ -253,7 +259,7 @@ func (a *asserter) assertion(c session.Claims, appID string, now time.Time) (str
 // evict empties half of a full cache: the entries past reuse first, then
 // others at random (map order is random). Its cost is paid once every
 // maxCachedAssertions/2 assertions signed. a.mu must be held.
-func (a *asserter) evict(now time.Time) {
+func (a *Signer) evict(now time.Time) {
 	maps.DeleteFunc(a.cache, func(_ assertionKey, v cachedAssertion) bool { return !now.Before(v.reuseEnd) })
 	for k := range a.cache {
 		if len(a.cache) <= maxCachedAssertions/2 {
@@ -268,18 +274,18 @@ func (a *asserter) evict(now time.Time) {
 // the gateway accepts it, its exp plus the leeway. (Capped at exp alone, a
 // session accepted within the leeway would get an assertion that has
 // already expired.)
-func (a *asserter) sign(c session.Claims, appID string, now time.Time) (string, time.Time, error) {
+func (a *Signer) sign(c session.Claims, appID string, now time.Time) (string, time.Time, error) {
 	exp := now.Add(a.ttl)
 	if end := c.Expiry.Add(a.leeway); !c.Expiry.IsZero() && end.Before(exp) {
 		exp = end
 	}
 	token, err := jwt.Signed(a.signer).Claims(jwt.Claims{
-		Issuer:    assertionIssuer,
+		Issuer:    Issuer,
 		Subject:   c.UserID,
 		Audience:  jwt.Audience{appID},
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		Expiry:    jwt.NewNumericDate(exp),
-	}).Claims(assertionClaims{Name: c.Name, Email: c.Email, Role: c.Role, DivisionID: c.Division}).Serialize()
+	}).Claims(Claims{Name: c.Name, Email: c.Email, Role: c.Role, DivisionID: c.Division}).Serialize()
 	return token, exp, err
 }
