@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -130,13 +131,9 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 			}
 
 		case "assertion_ttl":
-			var val string
-			if !d.AllArgs(&val) {
-				return d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(val)
+			dur, err := durationArg(d, "assertion_ttl")
 			if err != nil {
-				return d.Errf("assertion_ttl %q: not a duration", val)
+				return err
 			}
 			if err := assertion.ValidateTTL(dur); err != nil {
 				return d.Err(err.Error())
@@ -209,13 +206,9 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 		case "leeway":
-			var val string
-			if !d.AllArgs(&val) {
-				return d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(val)
+			dur, err := durationArg(d, "session: leeway")
 			if err != nil {
-				return d.Errf("session: leeway %q: not a duration", val)
+				return err
 			}
 			if err := validateLeeway(dur); err != nil {
 				return d.Errf("session: %v", err)
@@ -227,7 +220,7 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&field, &path) {
 				return d.ArgErr()
 			}
-			if !slices.Contains(claimFields, field) {
+			if claimField(field) == nil {
 				return d.Errf("session: claim %q: unknown field (want one of %s)", field, strings.Join(claimFields, ", "))
 			}
 			if c.Claims == nil {
@@ -259,28 +252,50 @@ func (ih *IdentityHeaders) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if !d.AllArgs(&name) {
 			return d.Errf("identity_headers: %s: expected a header name or off", field)
 		}
-		switch field {
-		case "user_id":
-			ih.UserID = name
-		case "name":
-			ih.Name = name
-		case "email":
-			ih.Email = name
-		case "role":
-			ih.Role = name
-		case "division":
-			ih.Division = name
-		case "assertion":
-			ih.Assertion = name
-		default:
+		i := slices.IndexFunc(identityTable[:], func(f identityField) bool { return f.name == field })
+		if i < 0 {
 			return d.Errf("identity_headers: unrecognized subdirective %s", field)
 		}
+		*identityTable[i].header(ih) = name
 	}
 	if _, _, err := ih.resolve(); err != nil {
 		return d.Err(err.Error())
 	}
 	return nil
 }
+
+// durationArg reads the one argument of the current line as a duration;
+// what names the line in errors.
+func durationArg(d *caddyfile.Dispenser, what string) (time.Duration, error) {
+	var val string
+	if !d.AllArgs(&val) {
+		return 0, d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(val)
+	if err != nil {
+		return 0, d.Errf("%s %q: not a duration", what, val)
+	}
+	return dur, nil
+}
+
+// appValues are the app subdirectives that take one value, and the field
+// it sets; appFlags those that take none, and the field they switch on.
+var (
+	appValues = map[string]func(*AppConfig) *string{
+		"name":      func(a *AppConfig) *string { return &a.Name },
+		"icon":      func(a *AppConfig) *string { return &a.Icon },
+		"placement": func(a *AppConfig) *string { return &a.Placement },
+		"mode":      func(a *AppConfig) *string { return &a.Mode },
+		"origin":    func(a *AppConfig) *string { return &a.Origin },
+	}
+	appFlags = map[string]func(*AppConfig) *bool{
+		"favorite":        func(a *AppConfig) *bool { return &a.Favorite },
+		"disabled":        func(a *AppConfig) *bool { return &a.Disabled },
+		"auto_resize":     func(a *AppConfig) *bool { return &a.AutoResize },
+		"manual_ready":    func(a *AppConfig) *bool { return &a.ManualReady },
+		"isolate_cookies": func(a *AppConfig) *bool { return &a.IsolateCookies },
+	}
+)
 
 // unmarshalApp reads an app block.
 func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, error) {
@@ -293,22 +308,18 @@ func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, error) {
 		return nil, d.Err(err.Error())
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch field := d.Val(); field {
-		case "name", "icon", "placement", "mode":
-			var val string
-			if !d.AllArgs(&val) {
+		field := d.Val()
+		if value, ok := appValues[field]; ok {
+			if !d.AllArgs(value(app)) {
 				return nil, d.Errf("app %q: %s: expected one value", app.ID, field)
 			}
-			switch field {
-			case "name":
-				app.Name = val
-			case "icon":
-				app.Icon = val
-			case "placement":
-				app.Placement = val
-			case "mode":
-				app.Mode = val
+		} else if flag, ok := appFlags[field]; ok {
+			if d.NextArg() {
+				return nil, d.Errf("app %q: %s: takes no value", app.ID, field)
 			}
+			*flag(app) = true
+		}
+		switch field {
 		case "roles", "divisions":
 			// A line without values must not pass for "everyone": an
 			// unset environment variable would open the app to all.
@@ -332,32 +343,12 @@ func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, error) {
 				return nil, d.Errf("app %q: order %q: not a whole number", app.ID, val)
 			}
 			app.Order = n
-		case "favorite", "disabled", "auto_resize", "manual_ready", "isolate_cookies":
-			if d.NextArg() {
-				return nil, d.Errf("app %q: %s: takes no value", app.ID, field)
-			}
-			switch field {
-			case "favorite":
-				app.Favorite = true
-			case "disabled":
-				app.Disabled = true
-			case "auto_resize":
-				app.AutoResize = true
-			case "manual_ready":
-				app.ManualReady = true
-			case "isolate_cookies":
-				app.IsolateCookies = true
-			}
 		case "rewrite_links":
 			var val string
 			if !d.AllArgs(&val) || val != "on" && val != "off" {
 				return nil, d.Errf("app %q: rewrite_links: expected on or off", app.ID)
 			}
 			app.RewriteLinks = val == "on"
-		case "origin":
-			if !d.AllArgs(&app.Origin) {
-				return nil, d.Errf("app %q: origin: expected %s, %s or %s", app.ID, OriginMap, OriginCheck, OriginOff)
-			}
 		case "inject":
 			var val string
 			if !d.AllArgs(&val) || val != "on" && val != "off" {
@@ -375,7 +366,9 @@ func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, error) {
 			}
 			app.BackendRaw = raw
 		default:
-			return nil, d.Errf("app %q: unrecognized subdirective %s", app.ID, field)
+			if appValues[field] == nil && appFlags[field] == nil {
+				return nil, d.Errf("app %q: unrecognized subdirective %s", app.ID, field)
+			}
 		}
 		// Checked line by line, so an error points at the offending line.
 		if err := app.validate(); err != nil {

@@ -42,23 +42,66 @@ type IdentityHeaders struct {
 	Assertion string `json:"assertion,omitempty"`
 }
 
-// defaultIdentityHeaders are the header names used when none is configured.
-var defaultIdentityHeaders = IdentityHeaders{
-	UserID:    "X-Helpdesk-User-Id",
-	Name:      "X-Helpdesk-User-Name",
-	Email:     "X-Helpdesk-User-Email",
-	Role:      "X-Helpdesk-User-Role",
-	Division:  "X-Helpdesk-Division-Id",
-	Assertion: "X-Helpdesk-Assertion",
+// identityTable is the one list of what the gateway passes on of a
+// verified identity, in a fixed order: each field's name in the Caddyfile
+// and JSON, its header name in IdentityHeaders and by default, its
+// placeholder, its value, and where a claim mapping names it. Adding a
+// field is a line here, a field of IdentityHeaders (for its JSON and its
+// documentation), and its claim in the session package.
+var identityTable = [...]identityField{
+	{"user_id", func(ih *IdentityHeaders) *string { return &ih.UserID }, "X-Helpdesk-User-Id", "helpdesk.user.id",
+		func(id *identity) string { return id.claims.UserID }, func(m *session.Mapping) *string { return &m.UserID }},
+	{"name", func(ih *IdentityHeaders) *string { return &ih.Name }, "X-Helpdesk-User-Name", "helpdesk.user.name",
+		func(id *identity) string { return id.claims.Name }, func(m *session.Mapping) *string { return &m.Name }},
+	{"email", func(ih *IdentityHeaders) *string { return &ih.Email }, "X-Helpdesk-User-Email", "helpdesk.user.email",
+		func(id *identity) string { return id.claims.Email }, func(m *session.Mapping) *string { return &m.Email }},
+	{"role", func(ih *IdentityHeaders) *string { return &ih.Role }, "X-Helpdesk-User-Role", "helpdesk.user.role",
+		func(id *identity) string { return id.claims.Role }, func(m *session.Mapping) *string { return &m.Role }},
+	{"division", func(ih *IdentityHeaders) *string { return &ih.Division }, "X-Helpdesk-Division-Id", "helpdesk.user.division_id",
+		func(id *identity) string { return id.claims.Division }, func(m *session.Mapping) *string { return &m.Division }},
+	{"assertion", func(ih *IdentityHeaders) *string { return &ih.Assertion }, "X-Helpdesk-Assertion", "",
+		func(id *identity) string { return id.assertion }, nil},
 }
+
+// claimField returns the identity field a claim mapping may name (all but
+// the assertion), or nil.
+func claimField(name string) *identityField {
+	for i := range identityTable {
+		if f := &identityTable[i]; f.name == name && f.claim != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+// claimFields are the identity fields a claim mapping may name.
+var claimFields = func() (names []string) {
+	for _, f := range identityTable {
+		if f.claim != nil {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}()
+
+// identityField is one line of identityTable.
+type identityField struct {
+	name          string
+	header        func(*IdentityHeaders) *string
+	defaultHeader string
+	// placeholder is empty for the assertion, which has none.
+	placeholder string
+	value       func(*identity) string
+	// claim is the field of a claim mapping that reads it from a token;
+	// nil for the assertion, which the gateway signs.
+	claim func(*session.Mapping) *string
+}
+
+// identityFields is the number of identity headers.
+const identityFields = len(identityTable)
 
 // identityOff switches one identity header off.
 const identityOff = "off"
-
-// fields returns pointers to the header names, in a fixed order.
-func (ih *IdentityHeaders) fields() []*string {
-	return []*string{&ih.UserID, &ih.Name, &ih.Email, &ih.Role, &ih.Division, &ih.Assertion}
-}
 
 // resolve returns the headers to use, defaults filled in and names
 // canonicalised, and the normalised names of every header to delete from
@@ -70,13 +113,13 @@ func (ih IdentityHeaders) resolve() (IdentityHeaders, []string, error) {
 			strip = append(strip, n)
 		}
 	}
-	defaults := defaultIdentityHeaders.fields()
-	used := make(map[string]string, len(defaults))
-	for i, f := range ih.fields() {
-		add(*defaults[i])
+	used := make(map[string]string, identityFields)
+	for _, field := range identityTable {
+		f := field.header(&ih)
+		add(field.defaultHeader)
 		switch {
 		case *f == "":
-			*f = *defaults[i]
+			*f = field.defaultHeader
 		case strings.EqualFold(*f, identityOff):
 			*f = identityOff
 			continue
@@ -90,15 +133,11 @@ func (ih IdentityHeaders) resolve() (IdentityHeaders, []string, error) {
 		if other, ok := used[n]; ok {
 			return ih, nil, fmt.Errorf("identity header %q: also the header of %s; one header carries one field", *f, other)
 		}
-		used[n] = identityFieldNames[i]
+		used[n] = field.name
 		add(*f)
 	}
 	return ih, strip, nil
 }
-
-// identityFieldNames name the fields of IdentityHeaders in the order of
-// fields, as the Caddyfile does.
-var identityFieldNames = [identityFields]string{"user_id", "name", "email", "role", "division", "assertion"}
 
 // reservedHeader reports whether name is a header that HTTP or the gateway
 // gives a meaning of its own, which no identity header may take: the
@@ -114,9 +153,6 @@ func reservedHeader(name string) bool {
 	return strings.HasPrefix(n, "content-") || strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "sec-") ||
 		strings.HasPrefix(n, "if-")
 }
-
-// identityFields is the number of identity headers.
-const identityFields = 6
 
 // identity is the verified identity an app request carries to its
 // backend, in headers and in placeholders.
@@ -152,24 +188,17 @@ func (s *site) stripIdentity(hdr http.Header) {
 // header, then sets the configured ones from the verified claims.
 func (id *identity) set(hdr http.Header) {
 	id.site.stripIdentity(hdr)
-	ih, c := &id.site.identity, &id.claims
-	fields := [identityFields]struct{ name, value string }{
-		{ih.UserID, c.UserID},
-		{ih.Name, c.Name},
-		{ih.Email, c.Email},
-		{ih.Role, c.Role},
-		{ih.Division, c.Division},
-		{ih.Assertion, id.assertion},
-	}
+	ih := &id.site.identity
 	// One array holds every value; each header gets a slice of it whose
 	// capacity ends at its own value, so that adding to one header cannot
 	// overwrite another.
-	values := make([]string, 0, len(fields))
-	for _, kv := range fields {
-		if kv.name != identityOff && kv.value != "" {
-			values = append(values, kv.value)
+	values := make([]string, 0, identityFields)
+	for _, field := range identityTable {
+		name, value := *field.header(ih), field.value(id)
+		if name != identityOff && value != "" {
+			values = append(values, value)
 			n := len(values)
-			hdr[kv.name] = values[n-1 : n : n]
+			hdr[name] = values[n-1 : n : n]
 		}
 	}
 }

@@ -133,22 +133,16 @@ func withOriginalURL(r *http.Request) *http.Request {
 
 // placeholder returns the value of a {helpdesk.*} placeholder.
 func (id *identity) placeholder(key string) (any, bool) {
-	c, app := &id.claims, id.app
 	switch key {
-	case "helpdesk.user.id":
-		return c.UserID, true
-	case "helpdesk.user.name":
-		return c.Name, true
-	case "helpdesk.user.email":
-		return c.Email, true
-	case "helpdesk.user.role":
-		return c.Role, true
-	case "helpdesk.user.division_id":
-		return c.Division, true
 	case "helpdesk.app.id":
-		return app.ID, true
+		return id.app.ID, true
 	case "helpdesk.app.prefix":
-		return app.prefix, true
+		return id.app.prefix, true
+	}
+	for _, field := range identityTable {
+		if field.placeholder != "" && field.placeholder == key {
+			return field.value(id), true
+		}
 	}
 	return nil, false
 }

@@ -96,9 +96,6 @@ func isLoopback(host string) bool {
 	return err == nil && ip.IsLoopback()
 }
 
-// claimFields are the identity fields a claim mapping may name.
-var claimFields = []string{"user_id", "name", "email", "role", "division"}
-
 // validateLeeway checks a leeway; the Caddyfile and Provision both use it.
 func validateLeeway(leeway time.Duration) error {
 	if leeway < 0 || leeway > session.MaxLeeway {
@@ -150,20 +147,11 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 		if path == "" {
 			return src, nil, fmt.Errorf("claim %s: empty claim path", field)
 		}
-		switch field {
-		case "user_id":
-			mapping.UserID = path
-		case "name":
-			mapping.Name = path
-		case "email":
-			mapping.Email = path
-		case "role":
-			mapping.Role = path
-		case "division":
-			mapping.Division = path
-		default:
+		f := claimField(field)
+		if f == nil {
 			return src, nil, fmt.Errorf("claim %q: unknown field (want one of %v)", field, claimFields)
 		}
+		*f.claim(&mapping) = path
 	}
 
 	opts := session.Options{
