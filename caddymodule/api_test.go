@@ -4,17 +4,14 @@ package caddymodule
 // methods.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/helpdeskapps/gateway/caddymodule/session"
+	"github.com/helpdeskapps/gateway/caddymodule/api"
 )
 
 func TestManifestListsTheAppsTheUserMayOpen(t *testing.T) {
@@ -69,7 +66,7 @@ func TestManifestListsTheAppsTheUserMayOpen(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
-		var m struct{ Apps []manifestApp }
+		var m struct{ Apps []api.ManifestApp }
 		if err := json.Unmarshal([]byte(body), &m); err != nil {
 			t.Fatal(err)
 		}
@@ -140,33 +137,5 @@ func TestAPIRefusesOtherMethods(t *testing.T) {
 	var e struct{ Message string }
 	if err := json.Unmarshal([]byte(body), &e); err != nil || !strings.Contains(e.Message, "GET and HEAD") {
 		t.Errorf("body %s: want a message naming GET and HEAD", body)
-	}
-}
-
-// TestManifestSchemeBehindATrustedProxy checks the scheme of manifest
-// URLs: a trusted proxy that ends TLS says https in X-Forwarded-Proto; an
-// untrusted client cannot say so.
-func TestManifestSchemeBehindATrustedProxy(t *testing.T) {
-	t.Parallel()
-	h := new(Handler)
-	h.reg.Store(&registry{listed: []*App{{AppConfig: AppConfig{ID: "crm"}, path: "/apps/crm/"}}})
-	for _, c := range []struct {
-		trusted bool
-		proto   []string
-		want    string
-	}{
-		{false, nil, "http://gw.test/apps/crm/"},
-		{false, []string{"https"}, "http://gw.test/apps/crm/"},
-		{true, []string{"https"}, "https://gw.test/apps/crm/"},
-		{true, []string{"http", "HTTPS"}, "https://gw.test/apps/crm/"},
-		{true, []string{"gopher"}, "http://gw.test/apps/crm/"},
-	} {
-		r := httptest.NewRequest(http.MethodGet, "http://gw.test/apps/_api/apps", nil)
-		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{caddyhttp.TrustedProxyVarKey: c.trusted}))
-		r.Header["X-Forwarded-Proto"] = c.proto
-		apps := h.manifest(r, session.Claims{UserID: "u-1"})
-		if len(apps) != 1 || apps[0].URL != c.want {
-			t.Errorf("trusted %v, X-Forwarded-Proto %q: %+v; want URL %s", c.trusted, c.proto, apps, c.want)
-		}
 	}
 }

@@ -14,8 +14,9 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/spf13/cobra"
+
+	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 )
 
 func init() {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/helpdeskapps/gateway/bridgejs"
+	"github.com/helpdeskapps/gateway/caddymodule/api"
 	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
@@ -91,6 +92,7 @@ type Handler struct {
 	// crossOrigin refuses the cross-origin state-changing requests.
 	crossOrigin *http.CrossOriginProtection
 	asserter    *assertion.Signer
+	api         *api.API
 	verifier    *session.Verifier
 }
 
@@ -166,6 +168,19 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.client, h.host = scripts[bridgejs.Client], scripts[bridgejs.Host]
 	h.clientURL = h.Prefix + "/" + bridgePath + "/" + bridgejs.Client + "?v=" + h.client.Version
 
+	h.api = &api.API{
+		FrameAncestors: h.FrameAncestors,
+		Authenticate: func(r *http.Request) (session.Claims, int, error) {
+			c, err := h.authenticate(r)
+			return c, authStatus(err), err
+		},
+		Apps: func() []api.App { return h.reg.Load().manifest },
+		JWKS: h.asserter.JWKS,
+		Deny: func(w http.ResponseWriter, r *http.Request, status int, reason error) error {
+			return h.deny(w, r, status, nil, reason)
+		},
+	}
+
 	// Not cancelled: a child's cancel runs its parent's cleanup functions,
 	// and Cleanup stops each backend itself.
 	h.backends, _ = caddy.NewContext(ctx)
@@ -232,8 +247,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	switch pl.Name {
 	case bridgePath:
 		return h.serveBridge(w, r, strings.TrimPrefix(pl.Rest, "/"))
-	case apiPath:
-		return h.serveAPI(w, r, strings.TrimPrefix(pl.Rest, "/"))
+	case api.Path:
+		return h.api.ServeHTTP(w, r, strings.TrimPrefix(pl.Rest, "/"))
 	}
 	if pl.Rest == "" && pl.Name != "" {
 		// Whether the app exists or not: the answer tells nothing.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/encode"
+
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+
+	"github.com/helpdeskapps/gateway/caddymodule/api"
 )
 
 // What the gateway does with the origin of an app's requests (App.Origin).
@@ -68,7 +70,7 @@ func sameOrigin(r *http.Request) string {
 	if origin == "" && referer == "" {
 		return ""
 	}
-	own := requestScheme(r) + "://" + r.Host
+	own := api.RequestScheme(r) + "://" + r.Host
 	if strings.EqualFold(origin, own) || hasOriginPrefix(referer, own) {
 		return own
 	}

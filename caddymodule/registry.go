@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/helpdeskapps/gateway/caddymodule/api"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
 
@@ -18,9 +19,9 @@ type registry struct {
 	revision uint64
 	// byID holds every app, disabled ones too.
 	byID map[string]*App
-	// listed holds the enabled apps in the manifest's order: favorites
+	// manifest holds the enabled apps in the manifest's order: favorites
 	// first, then by order, then by name.
-	listed []*App
+	manifest []api.App
 }
 
 // compileRegistry compiles configs into the snapshot of the given
@@ -70,10 +71,17 @@ func (h *Handler) compileRegistry(configs []*AppConfig, prev *registry, revision
 		app.etagDigest = bodyDigest(app, h.Prefix)
 		reg.byID[app.ID] = app
 		if !app.Disabled {
-			reg.listed = append(reg.listed, app)
+			reg.manifest = append(reg.manifest, api.App{
+				ManifestApp: api.ManifestApp{
+					ID: app.ID, Name: app.Name, Icon: app.Icon, Placement: app.Placement, Mode: app.Mode,
+					Favorite: app.Favorite, Order: app.Order,
+				},
+				Path:   app.path,
+				Allows: app.allows,
+			})
 		}
 	}
-	slices.SortStableFunc(reg.listed, func(x, y *App) int {
+	slices.SortStableFunc(reg.manifest, func(x, y api.App) int {
 		if x.Favorite != y.Favorite {
 			if x.Favorite {
 				return -1
