@@ -12,7 +12,8 @@ import (
 // SetCookie returns value, one Set-Cookie header value, scoped to the app
 // mounted at appPath, a path with a trailing slash such as /apps/crm/.
 //
-// It removes every Domain attribute and moves every Path attribute under
+// It removes every Domain attribute, and every Path attribute but the
+// last, the one browsers use (RFC 6265 §5.3), which it moves under
 // appPath: an empty path or one not starting with "/" becomes appPath; a
 // path equal to appPath without its trailing slash or starting with appPath
 // is kept; any other path p is cleaned with path.Clean, so that its dot
@@ -25,9 +26,11 @@ import (
 // request, which is already under appPath.
 //
 // The name=value pair and all other attributes are kept byte for byte and
-// in order. SetCookie does not allocate when it changes nothing.
+// in order, so the result is at most len(appPath)+1 bytes longer than
+// value. SetCookie does not allocate when it changes nothing.
 func SetCookie(value, appPath string) string {
 	s := splicer{src: value, size: len(value) + len(appPath) + 1}
+	lastPath := lastPathAttr(value)
 	for i := strings.IndexByte(value, ';'); i >= 0; {
 		attr := value[i+1:]
 		next := strings.IndexByte(attr, ';')
@@ -38,7 +41,7 @@ func SetCookie(value, appPath string) string {
 		rawName, rawValue, hasValue := strings.Cut(attr, "=")
 		name := ascii.TrimSpace(rawName)
 		switch {
-		case ascii.EqualFold(name, "domain"):
+		case ascii.EqualFold(name, "domain"), ascii.EqualFold(name, "path") && i != lastPath:
 			s.cut(i, i+1+len(attr))
 		case ascii.EqualFold(name, "path"):
 			p := ascii.TrimSpace(rawValue)
@@ -58,6 +61,26 @@ func SetCookie(value, appPath string) string {
 		i = next
 	}
 	return s.String()
+}
+
+// lastPathAttr returns the index of the ";" that starts the last Path
+// attribute of value, a Set-Cookie header value; -1 when there is none.
+func lastPathAttr(value string) int {
+	last := -1
+	for i := strings.IndexByte(value, ';'); i >= 0; {
+		attr := value[i+1:]
+		next := strings.IndexByte(attr, ';')
+		if next >= 0 {
+			attr = attr[:next]
+			next += i + 1
+		}
+		name, _, _ := strings.Cut(attr, "=")
+		if ascii.EqualFold(ascii.TrimSpace(name), "path") {
+			last = i
+		}
+		i = next
+	}
+	return last
 }
 
 // splicer builds an edited copy of src, allocating only at the first edit.

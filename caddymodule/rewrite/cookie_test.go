@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -47,7 +48,9 @@ var setCookieTests = []struct {
 	{name: "path without value becomes the app path", value: "a=b; Path", want: "a=b; Path=/apps/crm/"},
 	{name: "relative path becomes the app path", value: "a=b; Path=static", want: "a=b; Path=/apps/crm/"},
 	{name: "spacing of a scoped path is tidied", value: "a=b;  PATH = /x ; Secure", want: "a=b;  PATH=/apps/crm/x; Secure"},
-	{name: "every path attribute is scoped", value: "a=b; Path=/x; Path=/apps/crm/y; Path=/z", want: "a=b; Path=/apps/crm/x; Path=/apps/crm/y; Path=/apps/crm/z"},
+	{name: "the last path attribute is the one scoped", value: "a=b; Path=/x; Path=/apps/crm/y; Path=/z", want: "a=b; Path=/apps/crm/z"},
+	{name: "earlier path attributes go even when the last is kept", value: "a=b; path; Path=/apps/crm/y", want: "a=b; Path=/apps/crm/y"},
+	{name: "many path attributes cannot amplify", value: "a=b" + strings.Repeat(";path", 1000), want: "a=b;path=/apps/crm/"},
 	{name: "unknown attributes are kept", value: "a=b; Priority=High; Foo; Bar=baz;;Max-Age=0"},
 	{name: "name and value are kept byte for byte", value: ` a = "b;c" ; Path=/`, want: ` a = "b;c" ; Path=/apps/crm/`},
 	{name: "cookie named like an attribute is kept", value: "Domain=x; Path=/", want: "Domain=x; Path=/apps/crm/"},
