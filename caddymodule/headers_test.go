@@ -96,6 +96,8 @@ func TestServiceWorkerAllowedStaysInTheApp(t *testing.T) {
 		"https://evil.example/":    "/apps/open/",
 		"//evil.example/":          "/apps/open/",
 		"/scope/?q=1#f":            "/apps/open/scope/",
+		"/apps/open":               "/apps/open/", // a scope of /apps/open would reach /apps/open-admin/ too
+		"/apps/open?x":             "/apps/open/",
 		"http://" + g.a.hostport(): "/apps/open/",
 	} {
 		resp, body := get(t, g.url+"/apps/open"+headersQuery("Service-Worker-Allowed: "+value), tok, "Service-Worker", "script")

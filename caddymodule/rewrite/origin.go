@@ -50,7 +50,9 @@ func (l Location) ScopeServiceWorkerAllowed(value, upstreamPath string) string {
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
 	}
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || !Within(p, root[:len(root)-1]) {
+	// A scope is a plain prefix of the URLs it controls: /apps/crm would
+	// also reach /apps/crm-admin/.
+	if !strings.HasPrefix(p, root) || !Within(p, root[:len(root)-1]) {
 		return root
 	}
 	return p

@@ -101,8 +101,8 @@ func bearerToken(h string) (string, bool) {
 // upstream: every cookie named s.Cookie; with Bearer, every Authorization
 // header of the Bearer scheme (a request that passed the session check
 // carries no bearer token but its session's); and every other
-// Authorization header whose credentials, or for Basic whose password,
-// isHelpdesk reports to be a Helpdesk token. The other Authorization
+// Authorization header whose credentials, or for Basic whose user or
+// password, isHelpdesk reports to be a Helpdesk token. The other Authorization
 // headers, a tool's own Basic sign-in or a token of its own, are the
 // tool's business and stay. The other cookies of each Cookie header are
 // kept byte for byte and in order; a Cookie header left empty is deleted.
@@ -138,12 +138,15 @@ func (s Source) Strip(h http.Header, isHelpdesk func(token string) bool) {
 
 // helpdeskAuthorization reports whether v, an Authorization header value,
 // carries a Helpdesk credential: a bearer token when Bearer is a source, or
-// credentials (the whole value when it has no scheme, the password of
-// Basic) that isHelpdesk recognises.
+// credentials (the whole value when it has no scheme, the user or password
+// of Basic) that isHelpdesk recognises. The scheme ends at a space or a
+// tab, as servers that split on whitespace read it.
 func (s Source) helpdeskAuthorization(v string, isHelpdesk func(string) bool) bool {
 	v = strings.TrimSpace(v)
-	scheme, cred, _ := strings.Cut(v, " ")
-	cred = strings.TrimSpace(cred)
+	scheme, cred := v, ""
+	if i := strings.IndexAny(v, " \t"); i >= 0 {
+		scheme, cred = v[:i], strings.TrimSpace(v[i+1:])
+	}
 	switch {
 	case strings.EqualFold(scheme, "Bearer") && s.Bearer:
 		return true
@@ -156,8 +159,8 @@ func (s Source) helpdeskAuthorization(v string, isHelpdesk func(string) bool) bo
 		if err != nil {
 			return false
 		}
-		_, password, _ := strings.Cut(string(raw), ":")
-		return isHelpdesk(password)
+		user, password, _ := strings.Cut(string(raw), ":")
+		return isHelpdesk(password) || isHelpdesk(user)
 	}
 	return false
 }

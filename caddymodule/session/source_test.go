@@ -138,6 +138,9 @@ func TestSourceStripAuthorization(t *testing.T) {
 		{"Helpdesk token in another scheme", session.Source{Cookie: "hd_session"}, []string{"JWT  " + helpdesk + " "}, nil},
 		{"Helpdesk token without a scheme", session.Source{Cookie: "hd_session"}, []string{helpdesk}, nil},
 		{"Helpdesk token as the Basic password", session.Source{Cookie: "hd_session"}, []string{basic("ana", helpdesk)}, nil},
+		{"Helpdesk token as the Basic user", session.Source{Cookie: "hd_session"}, []string{basic(helpdesk, "")}, nil},
+		{"Helpdesk token after a tab", session.Source{Cookie: "hd_session"}, []string{"Bearer\t" + helpdesk}, nil},
+		{"any bearer after a tab, with a bearer source", session.Source{Bearer: true}, []string{"bearer\tx"}, nil},
 		{"Helpdesk token among the tool's", session.Source{Cookie: "hd_session"}, []string{basic("ana", "pw"), "Bearer " + helpdesk, "Bearer t"}, []string{basic("ana", "pw"), "Bearer t"}},
 		{"bad Basic encoding is the tool's", session.Source{Cookie: "hd_session"}, []string{"Basic !!!"}, []string{"Basic !!!"}},
 	}
