@@ -80,6 +80,8 @@ type Handler struct {
 	// serialises the making of the next one.
 	reg      atomic.Pointer[registry]
 	applying sync.Mutex
+	// closed is set, under applying, once Cleanup has run.
+	closed bool
 	// backends is the context the apps' backends are loaded in, each in a
 	// child of its own; live holds the backends not stopped yet.
 	backends caddy.Context
@@ -194,6 +196,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 // Cleanup stops every backend the handler loaded.
 func (h *Handler) Cleanup() error {
+	h.applying.Lock()
+	defer h.applying.Unlock()
+	h.closed = true
 	h.live.Range(func(b, _ any) bool {
 		b.(*backend).stop()
 		return true

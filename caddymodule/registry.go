@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"cmp"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -140,11 +141,19 @@ func (reg *registry) release(next *registry) {
 // (a newer one replaced or removed it) is not used: the newest registry is
 // read again.
 func (h *Handler) acquire(name string) *App {
+	var last *registry
 	for {
-		app := h.reg.Load().byID[name]
+		reg := h.reg.Load()
+		app := reg.byID[name]
 		if app == nil || app.backend == nil || app.backend.acquire() {
 			return app
 		}
+		if reg == last {
+			// The newest registry's backend is stopped: the Handler
+			// is cleaned up, and serves no app any more.
+			return nil
+		}
+		last = reg
 	}
 }
 
@@ -154,6 +163,9 @@ func (h *Handler) acquire(name string) *App {
 func (h *Handler) apply(configs []*AppConfig) error {
 	h.applying.Lock()
 	defer h.applying.Unlock()
+	if h.closed {
+		return errors.New("the handler is cleaned up")
+	}
 	prev := h.reg.Load()
 	next, err := h.compileRegistry(configs, prev, prev.revision+1)
 	if err != nil {
@@ -171,7 +183,7 @@ func (h *Handler) loadBackend(cfg *AppConfig) (*backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app %q: loading backend: %w", cfg.ID, err)
 	}
-	h.live.Store(b, struct{}{})
 	b.stopped = func() { h.live.Delete(b) }
+	h.live.Store(b, struct{}{})
 	return b, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -156,3 +157,28 @@ type discardWriter struct{ header http.Header }
 func (d discardWriter) Header() http.Header         { return d.header }
 func (d discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d discardWriter) WriteHeader(int)             {}
+
+// After Cleanup, whose backends are stopped, a request gets an answer:
+// it must not wait for a live backend that will never come.
+func TestUnitRequestsAfterCleanupDoNotSpin(t *testing.T) {
+	h := newUnitHandler(t, new(stubBackend), &AppConfig{ID: "open"})
+	if err := h.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.apply([]*AppConfig{{ID: "open", BackendRaw: []byte(`{"handler":"static_response"}`)}}); err == nil {
+		t.Error("apply after Cleanup succeeded")
+	}
+	r := httptest.NewRequest(http.MethodGet, "/apps/open/x", nil)
+	r.AddCookie(&http.Cookie{Name: "hd_session", Value: token(t, agent("agent", 3))})
+	w := httptest.NewRecorder()
+	done := make(chan error, 1)
+	go func() { done <- h.ServeHTTP(w, r, unitNext) }()
+	select {
+	case err := <-done:
+		if err != nil || w.Code != http.StatusNotFound {
+			t.Errorf("after Cleanup: %d, %v; want 404", w.Code, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a request after Cleanup did not return")
+	}
+}
