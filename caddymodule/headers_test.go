@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 )
@@ -194,8 +195,26 @@ func TestRewrittenHeadersCannotBeTrailers(t *testing.T) {
 // An upstream's headers must not make the gateway amplify them or hold
 // more than a browser would take: such a response becomes a 502.
 func TestOversizedOrAmplifyingHeadersAreRefused(t *testing.T) {
+	streamEnded := make(chan struct{}, 1)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/stream":
+			// Server-sent events without end, under too many policies:
+			// refused, the stream must end, not be read forever.
+			defer func() { streamEnded <- struct{}{} }()
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Content-Security-Policy", strings.Repeat("img-src *,", rewrite.MaxPolicies+1))
+			for {
+				if _, err := fmt.Fprint(w, "data: tick\n\n"); err != nil {
+					return
+				}
+				http.NewResponseController(w).Flush()
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
 		case "/commas":
 			w.Header().Set("Content-Security-Policy", strings.Repeat(",", 1_000_000))
 		case "/policies":
@@ -224,7 +243,7 @@ func TestOversizedOrAmplifyingHeadersAreRefused(t *testing.T) {
 	c := agent("agent", 3)
 	c.Issuer, c.Audience = "", nil
 	tok := token(t, c)
-	for _, path := range []string{"/commas", "/policies", "/many"} {
+	for _, path := range []string{"/commas", "/policies", "/many", "/stream"} {
 		t.Run(path, func(t *testing.T) {
 			resp, body := get(t, base+"/apps/t"+path, "", "Authorization", "Bearer "+tok, "Accept", "text/html", "Sec-Fetch-Dest", "iframe")
 			if resp.StatusCode != http.StatusBadGateway {
@@ -240,6 +259,11 @@ func TestOversizedOrAmplifyingHeadersAreRefused(t *testing.T) {
 				t.Errorf("the 502 page's policy is %q; want the frame-ancestors of the gateway", got)
 			}
 		})
+	}
+	select {
+	case <-streamEnded:
+	case <-time.After(5 * time.Second):
+		t.Error("the refused stream is still read from its upstream")
 	}
 	resp, body := get(t, base+"/apps/t/empty-policies", "", "Authorization", "Bearer "+tok)
 	if want := "default-src 'self'; frame-ancestors https://helpdesk.test"; resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Security-Policy") != want {

@@ -1,9 +1,11 @@
 package caddymodule
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -60,7 +62,7 @@ type responseWriter struct {
 	// send, they survive; the app's are dropped. Nil when there are none.
 	siteHeaders http.Header
 	// refused is set when the app's response is replaced by a 502 page;
-	// its body is then discarded.
+	// writing its body then fails.
 	refused bool
 
 	// heldStatus, when not zero, is the status of a response whose header
@@ -166,17 +168,39 @@ func headerBytes(hdr http.Header) int {
 	return n
 }
 
+// errRefused stops a backend from writing the body of a response the
+// gateway refused.
+var errRefused = errors.New("app response refused by the gateway")
+
 // refuse answers with the gateway's 502 page instead of the app's
-// response, whose headers it could not pass on safely; the app's body is
-// then discarded.
+// response, whose headers it could not pass on safely. The page is sent
+// whole, with its length, and flushed; the backend's writes then fail with
+// errRefused, so that a stream (server-sent events, say) ends instead of
+// being read forever.
 func (rw *responseWriter) refuse(err error) {
 	rw.site.logger.Error("refusing an app's response", zap.String("app", rw.app.ID), zap.Error(err))
 	rw.refused = true
+	page := &pageBuffer{header: make(http.Header)}
+	writeErrorPage(page, rw.req, http.StatusBadGateway, err)
 	hdr := rw.Header()
 	clear(hdr)
+	maps.Copy(hdr, page.header)
 	_ = rewrite.AddFrameAncestors(hdr, rw.site.ancestors) // cannot fail: no policy
-	writeErrorPage(rw.ResponseWriterWrapper.ResponseWriter, rw.req, http.StatusBadGateway, err)
+	hdr.Set("Content-Length", strconv.Itoa(page.Len()))
+	rw.ResponseWriterWrapper.WriteHeader(page.status)
+	_, _ = rw.ResponseWriterWrapper.Write(page.Bytes())
+	_ = http.NewResponseController(rw.ResponseWriterWrapper.ResponseWriter).Flush()
 }
+
+// pageBuffer is a ResponseWriter that keeps a page, to send it whole.
+type pageBuffer struct {
+	header http.Header
+	status int
+	bytes.Buffer
+}
+
+func (p *pageBuffer) Header() http.Header    { return p.header }
+func (p *pageBuffer) WriteHeader(status int) { p.status = status }
 
 // startBody routes the body through the stages it needs: the link
 // rewriter for HTML and CSS of an app with rewrite_links, then the shim
@@ -434,7 +458,7 @@ func (rw *responseWriter) releaseHeader(start []byte) {
 func (rw *responseWriter) Write(p []byte) (int, error) {
 	rw.ensureHeader()
 	if rw.refused {
-		return len(p), nil
+		return 0, errRefused
 	}
 	if rw.heldStatus != 0 {
 		if len(p) == 0 {
@@ -453,7 +477,7 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 func (rw *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	rw.ensureHeader()
 	if rw.refused {
-		return io.Copy(io.Discard, r)
+		return 0, errRefused
 	}
 	if rw.heldStatus != 0 {
 		// Write releases the header with the body's first bytes.
