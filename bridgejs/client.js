@@ -1261,10 +1261,19 @@
           }
         },
         set: function (v) {
-          var out = v;
+          if (this !== document) return d.set.call(this, v);
+          var out;
           try {
-            if (this === document && typeof v === "string") out = scope(jar ? name(v) : v);
+            // The native setter converts to a string too.
+            out = String(v);
+            out = scope(jar ? name(out) : out);
           } catch (e) {
+            // Never a cookie outside the app's jar: with one, the write is
+            // dropped; without, it goes unscoped, as without the shim.
+            if (jar) {
+              warn("could not write a cookie into the app's jar", e);
+              return;
+            }
             out = v;
           }
           d.set.call(this, out);

@@ -329,8 +329,16 @@ func TestBrowserIsolatedAppScriptsSeeTheirOwnJar(t *testing.T) {
 	if c := e.cookieValues(e.apps + "/"); c["js"] != "" || c["hda.vault.js"] != "" {
 		t.Errorf("the cookie vault's page wrote reaches the origin's root: %v", c)
 	}
+	// A value that is not a string is written as its string, into the jar.
+	hostEval[bool](e.bridgeEnv, `document.cookie = {toString() { return "obj=2; path=/"; }}, true`)
+	if c := e.cookieValues(e.apps + "/"); c["obj"] != "" {
+		t.Errorf("an object written to document.cookie escaped the jar: %v", c)
+	}
+	if c := e.cookieValues(e.apps + "/apps/vault/"); c["hda.vault.obj"] != "2" || c["hda.vault.obj@path"] != "/apps/vault/" {
+		t.Errorf("an object written to document.cookie is stored as %v; want hda.vault.obj on /apps/vault/", c)
+	}
 	e.navigate(e.apps + "/apps/vault/whoami")
-	if got := e.vault.received("/whoami cookie="); len(got) != 1 || !strings.Contains(got[0], "js=1") || !strings.Contains(got[0], "CSRF-Token-AB=tok123") || strings.Contains(got[0], "hda.") {
+	if got := e.vault.received("/whoami cookie="); len(got) != 1 || !strings.Contains(got[0], "js=1") || !strings.Contains(got[0], "CSRF-Token-AB=tok123") || !strings.Contains(got[0], "obj=2") || strings.Contains(got[0], "hda.") {
 		t.Errorf("vault's backend received %q; want its own cookies under their names", got)
 	}
 	// A page of an app without a jar of its own reads the origin's cookies
