@@ -231,6 +231,7 @@ func TestOversizedOrAmplifyingHeadersAreRefused(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	base := startCaddy(t, fmt.Sprintf(`
+	header Strict-Transport-Security "max-age=63072000"
 	helpdesk_apps {
 		frame_ancestors https://helpdesk.test
 		session {
@@ -257,6 +258,9 @@ func TestOversizedOrAmplifyingHeadersAreRefused(t *testing.T) {
 			}
 			if got := resp.Header.Get("Content-Security-Policy"); got != "frame-ancestors https://helpdesk.test" {
 				t.Errorf("the 502 page's policy is %q; want the frame-ancestors of the gateway", got)
+			}
+			if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=63072000" {
+				t.Errorf("the 502 page lost the site's own HSTS: %q", got)
 			}
 		})
 	}

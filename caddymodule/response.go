@@ -184,6 +184,7 @@ func (rw *responseWriter) refuse(err error) {
 	writeErrorPage(page, rw.req, http.StatusBadGateway, err)
 	hdr := rw.Header()
 	clear(hdr)
+	maps.Copy(hdr, rw.siteHeaders) // the site's own HSTS, Alt-Svc
 	maps.Copy(hdr, page.header)
 	_ = rewrite.AddFrameAncestors(hdr, rw.site.ancestors) // cannot fail: no policy
 	hdr.Set("Content-Length", strconv.Itoa(page.Len()))
