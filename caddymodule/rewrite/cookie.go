@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"iter"
 	"net/http"
 	"path"
 	"strings"
@@ -31,13 +32,7 @@ import (
 func SetCookie(value, appPath string) string {
 	s := splicer{src: value, size: len(value) + len(appPath) + 1}
 	lastPath := lastPathAttr(value)
-	for i := strings.IndexByte(value, ';'); i >= 0; {
-		attr := value[i+1:]
-		next := strings.IndexByte(attr, ';')
-		if next >= 0 {
-			attr = attr[:next]
-			next += i + 1
-		}
+	for i, attr := range attributes(value) {
 		rawName, rawValue, hasValue := strings.Cut(attr, "=")
 		name := ascii.TrimSpace(rawName)
 		switch {
@@ -58,27 +53,36 @@ func SetCookie(value, appPath string) string {
 				s.b.WriteString(tail)
 			}
 		}
-		i = next
 	}
 	return s.String()
+}
+
+// attributes yields the attributes of value, a Set-Cookie header value:
+// the index of the ";" that starts each, and its text up to the next ";".
+func attributes(value string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		for i := strings.IndexByte(value, ';'); i >= 0; {
+			attr, next := value[i+1:], -1
+			if j := strings.IndexByte(attr, ';'); j >= 0 {
+				attr, next = attr[:j], i+1+j
+			}
+			if !yield(i, attr) {
+				return
+			}
+			i = next
+		}
+	}
 }
 
 // lastPathAttr returns the index of the ";" that starts the last Path
 // attribute of value, a Set-Cookie header value; -1 when there is none.
 func lastPathAttr(value string) int {
 	last := -1
-	for i := strings.IndexByte(value, ';'); i >= 0; {
-		attr := value[i+1:]
-		next := strings.IndexByte(attr, ';')
-		if next >= 0 {
-			attr = attr[:next]
-			next += i + 1
-		}
+	for i, attr := range attributes(value) {
 		name, _, _ := strings.Cut(attr, "=")
 		if ascii.EqualFold(ascii.TrimSpace(name), "path") {
 			last = i
 		}
-		i = next
 	}
 	return last
 }
