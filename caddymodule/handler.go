@@ -28,9 +28,10 @@ func init() {
 	caddy.RegisterModule(new(Handler))
 }
 
-// Handler serves Helpdesk Apps. Every request whose cleaned path is under
-// Prefix belongs to it; every other request goes to the next handler
-// untouched. A request for `<prefix>/<id>/…` is checked against the app's
+// Handler serves Helpdesk Apps. Every request whose path is under Prefix
+// belongs to it (a path that a browser and the gateway read as leading to
+// different places is refused); every other request goes to the next
+// handler untouched. A request for `<prefix>/<id>/…` is checked against the app's
 // access rules using the verified Helpdesk session, then handed to the app's
 // backend with the prefix stripped; the backend's response is made frameable
 // by FrameAncestors only, and its redirects and cookies are kept inside the
