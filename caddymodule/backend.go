@@ -17,8 +17,8 @@ import (
 
 // retireGrace is how long a backend that a new registry replaced keeps
 // serving the requests that still use it, long polls and WebSockets
-// included, before it is stopped.
-const retireGrace = 30 * time.Second
+// included, before it is stopped. A variable, for tests to shorten.
+var retireGrace = 30 * time.Second
 
 // backend is an app's loaded backend, provisioned in a caddy.Context of its
 // own so that it can be stopped (its Cleanup run: a reverse_proxy closes

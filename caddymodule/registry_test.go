@@ -262,3 +262,88 @@ func TestRegistryWebSocketsLiveWithTheirBackend(t *testing.T) {
 		}
 	}
 }
+
+// A backend replaced by one of other JSON keeps the WebSockets it serves
+// for the grace period, and no longer; new connections go to the new one.
+func TestRegistryRetiredBackendKeepsItsWebSocketsForTheGrace(t *testing.T) {
+	defer func(g time.Duration) { retireGrace = g }(retireGrace)
+	retireGrace = 700 * time.Millisecond
+	echo := func(name string) *httptest.Server {
+		srv := httptest.NewServer(websocket.Server{
+			Handshake: func(*websocket.Config, *http.Request) error { return nil },
+			Handler: func(c *websocket.Conn) {
+				var msg string
+				for websocket.Message.Receive(c, &msg) == nil {
+					if websocket.Message.Send(c, name+" "+msg) != nil {
+						return
+					}
+				}
+			},
+		})
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	one, two := echo("one"), echo("two")
+	base := startCaddy(t, fmt.Sprintf(`
+	helpdesk_apps {
+		session {
+			hmac_secret %s
+		}
+		app chat {
+			to %s
+		}
+		app spare {
+			to %s
+		}
+	}`, testSecret, one.URL, two.URL))
+	h := runningHandler(t)
+	chat, spare := h.Apps[0], h.Apps[1]
+	c := agent("agent", 3)
+	c.Issuer, c.Audience = "", nil
+	tok := token(t, c)
+	dial := func() *websocket.Conn {
+		t.Helper()
+		cfg, err := websocket.NewConfig(strings.Replace(base, "http", "ws", 1)+"/apps/chat/socket", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Header.Set("Authorization", "Bearer "+tok)
+		conn, err := websocket.DialConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	say := func(conn *websocket.Conn, msg string) (string, error) {
+		if err := websocket.Message.Send(conn, msg); err != nil {
+			return "", err
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		var got string
+		err := websocket.Message.Receive(conn, &got)
+		return got, err
+	}
+
+	old := dial()
+	if got, err := say(old, "hi"); got != "one hi" {
+		t.Fatalf("before: %q, %v", got, err)
+	}
+	if err := h.apply([]*AppConfig{with(chat, func(c *AppConfig) { c.BackendRaw = spare.BackendRaw })}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := say(old, "still"); got != "one still" {
+		t.Errorf("the replaced backend's WebSocket closed at once: %q, %v", got, err)
+	}
+	fresh := dial()
+	if got, err := say(fresh, "new"); got != "two new" {
+		t.Errorf("a new connection after the swap: %q, %v; want the new backend", got, err)
+	}
+	time.Sleep(retireGrace + 500*time.Millisecond)
+	if got, err := say(old, "late"); err == nil {
+		t.Errorf("the replaced backend's WebSocket outlived the grace: %q", got)
+	}
+	if got, err := say(fresh, "again"); got != "two again" {
+		t.Errorf("the new backend's WebSocket: %q, %v", got, err)
+	}
+}
