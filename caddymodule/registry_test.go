@@ -267,7 +267,7 @@ func TestRegistryWebSocketsLiveWithTheirBackend(t *testing.T) {
 // for the grace period, and no longer; new connections go to the new one.
 func TestRegistryRetiredBackendKeepsItsWebSocketsForTheGrace(t *testing.T) {
 	defer func(g time.Duration) { retireGrace = g }(retireGrace)
-	retireGrace = 700 * time.Millisecond
+	retireGrace = 2 * time.Second
 	echo := func(name string) *httptest.Server {
 		srv := httptest.NewServer(websocket.Server{
 			Handshake: func(*websocket.Config, *http.Request) error { return nil },
@@ -339,7 +339,7 @@ func TestRegistryRetiredBackendKeepsItsWebSocketsForTheGrace(t *testing.T) {
 	if got, err := say(fresh, "new"); got != "two new" {
 		t.Errorf("a new connection after the swap: %q, %v; want the new backend", got, err)
 	}
-	time.Sleep(retireGrace + 500*time.Millisecond)
+	time.Sleep(retireGrace + time.Second)
 	if got, err := say(old, "late"); err == nil {
 		t.Errorf("the replaced backend's WebSocket outlived the grace: %q", got)
 	}
