@@ -79,9 +79,7 @@ func TestRegistrySwapsUnderLoad(t *testing.T) {
 		{with(load, func(c *AppConfig) { c.BackendRaw = other.BackendRaw })},
 		{with(load, func(c *AppConfig) { c.Favorite = true }), with(other, func(c *AppConfig) { c.Disabled = true })},
 	}
-	c := agent("agent", 3)
-	c.Issuer, c.Audience = "", nil
-	tok := token(t, c)
+	tok := bearerToken(t)
 
 	var stop atomic.Bool
 	var requests, failures atomic.Int64
@@ -160,9 +158,7 @@ func TestRegistryKeepsTheLastGoodSnapshot(t *testing.T) {
 	if n := live(); n != 1 {
 		t.Errorf("%d live backends after failed swaps; want the one in use", n)
 	}
-	c := agent("agent", 3)
-	c.Issuer, c.Audience = "", nil
-	if resp, body := get(t, base+"/apps/a/x", "", "Authorization", "Bearer "+token(t, c)); resp.StatusCode != 200 {
+	if resp, body := get(t, base+"/apps/a/x", "", "Authorization", "Bearer "+bearerToken(t)); resp.StatusCode != 200 {
 		t.Errorf("the app answers %d after failed swaps: %s", resp.StatusCode, body)
 	}
 }
@@ -170,18 +166,7 @@ func TestRegistryKeepsTheLastGoodSnapshot(t *testing.T) {
 // A WebSocket through an app stays open when only the app's name or order
 // changes, and is closed when the app is disabled or deleted.
 func TestRegistryWebSocketsLiveWithTheirBackend(t *testing.T) {
-	ws := httptest.NewServer(websocket.Server{
-		Handshake: func(*websocket.Config, *http.Request) error { return nil },
-		Handler: func(c *websocket.Conn) {
-			var msg string
-			for websocket.Message.Receive(c, &msg) == nil {
-				if websocket.Message.Send(c, "echo "+msg) != nil {
-					return
-				}
-			}
-		},
-	})
-	t.Cleanup(ws.Close)
+	ws := wsEcho(t, "echo")
 	base := startCaddy(t, fmt.Sprintf(`
 	helpdesk_apps {
 		session {
@@ -193,36 +178,14 @@ func TestRegistryWebSocketsLiveWithTheirBackend(t *testing.T) {
 	}`, testSecret, ws.URL))
 	h := runningHandler(t)
 	chat := h.Apps[0]
-	c := agent("agent", 3)
-	c.Issuer, c.Audience = "", nil
-	tok := token(t, c)
-	dial := func() *websocket.Conn {
-		t.Helper()
-		cfg, err := websocket.NewConfig(strings.Replace(base, "http", "ws", 1)+"/apps/chat/socket", base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Header.Set("Authorization", "Bearer "+tok)
-		conn, err := websocket.DialConfig(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		return conn
-	}
+	tok := bearerToken(t)
+	dial := func() *websocket.Conn { return wsDial(t, base, "/apps/chat/socket", tok) }
 	roundTrip := func(conn *websocket.Conn, msg string) error {
-		if err := websocket.Message.Send(conn, msg); err != nil {
-			return err
+		got, err := wsSay(conn, msg)
+		if err == nil && got != "echo "+msg {
+			err = fmt.Errorf("got %q", got)
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-		var got string
-		if err := websocket.Message.Receive(conn, &got); err != nil {
-			return err
-		}
-		if got != "echo "+msg {
-			return fmt.Errorf("got %q", got)
-		}
-		return nil
+		return err
 	}
 
 	conn := dial()
@@ -268,22 +231,7 @@ func TestRegistryWebSocketsLiveWithTheirBackend(t *testing.T) {
 func TestRegistryRetiredBackendKeepsItsWebSocketsForTheGrace(t *testing.T) {
 	defer func(g time.Duration) { retireGrace = g }(retireGrace)
 	retireGrace = 2 * time.Second
-	echo := func(name string) *httptest.Server {
-		srv := httptest.NewServer(websocket.Server{
-			Handshake: func(*websocket.Config, *http.Request) error { return nil },
-			Handler: func(c *websocket.Conn) {
-				var msg string
-				for websocket.Message.Receive(c, &msg) == nil {
-					if websocket.Message.Send(c, name+" "+msg) != nil {
-						return
-					}
-				}
-			},
-		})
-		t.Cleanup(srv.Close)
-		return srv
-	}
-	one, two := echo("one"), echo("two")
+	one, two := wsEcho(t, "one"), wsEcho(t, "two")
 	base := startCaddy(t, fmt.Sprintf(`
 	helpdesk_apps {
 		session {
@@ -298,32 +246,9 @@ func TestRegistryRetiredBackendKeepsItsWebSocketsForTheGrace(t *testing.T) {
 	}`, testSecret, one.URL, two.URL))
 	h := runningHandler(t)
 	chat, spare := h.Apps[0], h.Apps[1]
-	c := agent("agent", 3)
-	c.Issuer, c.Audience = "", nil
-	tok := token(t, c)
-	dial := func() *websocket.Conn {
-		t.Helper()
-		cfg, err := websocket.NewConfig(strings.Replace(base, "http", "ws", 1)+"/apps/chat/socket", base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Header.Set("Authorization", "Bearer "+tok)
-		conn, err := websocket.DialConfig(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		return conn
-	}
-	say := func(conn *websocket.Conn, msg string) (string, error) {
-		if err := websocket.Message.Send(conn, msg); err != nil {
-			return "", err
-		}
-		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-		var got string
-		err := websocket.Message.Receive(conn, &got)
-		return got, err
-	}
+	tok := bearerToken(t)
+	dial := func() *websocket.Conn { return wsDial(t, base, "/apps/chat/socket", tok) }
+	say := wsSay
 
 	old := dial()
 	if got, err := say(old, "hi"); got != "one hi" {
@@ -346,4 +271,59 @@ func TestRegistryRetiredBackendKeepsItsWebSocketsForTheGrace(t *testing.T) {
 	if got, err := say(fresh, "again"); got != "two again" {
 		t.Errorf("the new backend's WebSocket: %q, %v", got, err)
 	}
+}
+
+// wsEcho starts a WebSocket server that answers each message with name,
+// a space and the message.
+func wsEcho(t *testing.T, name string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(websocket.Server{
+		Handshake: func(*websocket.Config, *http.Request) error { return nil },
+		Handler: func(c *websocket.Conn) {
+			var msg string
+			for websocket.Message.Receive(c, &msg) == nil {
+				if websocket.Message.Send(c, name+" "+msg) != nil {
+					return
+				}
+			}
+		},
+	})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// wsDial opens a WebSocket to path of the gateway at base, signed in with
+// the bearer token tok, closed when the test ends.
+func wsDial(t *testing.T, base, path, tok string) *websocket.Conn {
+	t.Helper()
+	cfg, err := websocket.NewConfig(strings.Replace(base, "http", "ws", 1)+path, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Header.Set("Authorization", "Bearer "+tok)
+	conn, err := websocket.DialConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// wsSay sends msg on conn and returns the answer, waiting 2 s at most.
+func wsSay(conn *websocket.Conn, msg string) (string, error) {
+	if err := websocket.Message.Send(conn, msg); err != nil {
+		return "", err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	var got string
+	err := websocket.Message.Receive(conn, &got)
+	return got, err
+}
+
+// bearerToken is an agent's token for a gateway whose session names no
+// issuer or audience.
+func bearerToken(t *testing.T) string {
+	c := agent("agent", 3)
+	c.Issuer, c.Audience = "", nil
+	return token(t, c)
 }
