@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
@@ -94,6 +95,13 @@ type AppConfig struct {
 	// Host (`to`), `check` otherwise.
 	Origin string `json:"origin,omitempty"`
 
+	// Upstream is the URL (`http://host:port` or `https://host:port`) of
+	// the tool behind an app that an admin created at runtime, through the
+	// management API; it must match `manage.upstreams`, and the gateway
+	// builds the app's reverse_proxy from it. Apps in the config name
+	// their backend instead.
+	Upstream string `json:"upstream,omitempty"`
+
 	// Backend is the handler that serves the app, usually `reverse_proxy`;
 	// any `http.handlers` module works. It sees the request with the app's
 	// prefix stripped. Required.
@@ -139,7 +147,8 @@ var knownRoles = []string{"agent", "supervisor", "admin", "owner"}
 // appIDPattern is what an app id must match.
 var appIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// validate checks the app's own fields; errors name the app and the field.
+// validate checks the app's own fields; errors name the app and the field,
+// and are *fieldError.
 func (a *AppConfig) validate() error {
 	if err := validateAppID(a.ID); err != nil {
 		return err
@@ -147,38 +156,63 @@ func (a *AppConfig) validate() error {
 	switch a.Placement {
 	case "", PlacementTicketSidebar, PlacementMainMenu:
 	default:
-		return fmt.Errorf("app %q: placement %q: must be %s or %s", a.ID, a.Placement, PlacementTicketSidebar, PlacementMainMenu)
+		return a.fieldErr("placement", fmt.Sprintf("%q", a.Placement), "must be %s or %s", PlacementTicketSidebar, PlacementMainMenu)
 	}
 	switch a.Mode {
 	case "", ModePopup, ModeEmbed:
 	default:
-		return fmt.Errorf("app %q: mode %q: must be %s or %s", a.ID, a.Mode, ModePopup, ModeEmbed)
+		return a.fieldErr("mode", fmt.Sprintf("%q", a.Mode), "must be %s or %s", ModePopup, ModeEmbed)
 	}
-	for _, role := range a.Roles {
+	for i, role := range a.Roles {
 		if !slices.Contains(knownRoles, session.LowerRole(role)) {
-			return fmt.Errorf("app %q: roles: unknown role %q (want one of %s)", a.ID, role, strings.Join(knownRoles, ", "))
+			return a.fieldErr("roles/"+strconv.Itoa(i), "", "unknown role %q (want one of %s)", role, strings.Join(knownRoles, ", "))
 		}
 	}
-	for _, div := range a.Divisions {
+	for i, div := range a.Divisions {
 		if div == "" {
-			return fmt.Errorf("app %q: divisions: empty division id", a.ID)
+			return a.fieldErr("divisions/"+strconv.Itoa(i), "", "empty division id")
 		}
 	}
 	switch a.Origin {
 	case "", OriginMap, OriginCheck, OriginOff:
 	default:
-		return fmt.Errorf("app %q: origin %q: must be %s, %s or %s", a.ID, a.Origin, OriginMap, OriginCheck, OriginOff)
+		return a.fieldErr("origin", fmt.Sprintf("%q", a.Origin), "must be %s, %s or %s", OriginMap, OriginCheck, OriginOff)
 	}
 	return nil
+}
+
+// fieldError is an invalid field of an app's config.
+type fieldError struct {
+	// app is the app's id.
+	app string
+	// pointer is the field's JSON pointer within the app, without its
+	// leading slash: "placement", "roles/1".
+	pointer string
+	// value is the value as the message quotes it, if it does.
+	value  string
+	detail string
+}
+
+func (e *fieldError) Error() string {
+	field, _, _ := strings.Cut(e.pointer, "/")
+	if e.value != "" {
+		field += " " + e.value
+	}
+	return fmt.Sprintf("app %q: %s: %s", e.app, field, e.detail)
+}
+
+// fieldErr returns a *fieldError for the app's field at pointer.
+func (a *AppConfig) fieldErr(pointer, value, format string, args ...any) error {
+	return &fieldError{app: a.ID, pointer: pointer, value: value, detail: fmt.Sprintf(format, args...)}
 }
 
 // validateAppID checks an app id; the error names it.
 func validateAppID(id string) error {
 	switch {
 	case strings.HasPrefix(id, "_"):
-		return fmt.Errorf("app %q: id: names beginning with _ are reserved for the gateway", id)
+		return &fieldError{app: id, pointer: "id", detail: "names beginning with _ are reserved for the gateway"}
 	case !appIDPattern.MatchString(id):
-		return fmt.Errorf("app %q: id: must match %s", id, appIDPattern)
+		return &fieldError{app: id, pointer: "id", detail: "must match " + appIDPattern.String()}
 	}
 	return nil
 }

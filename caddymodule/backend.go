@@ -13,6 +13,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy/fastcgi"
+
+	"github.com/helpdeskapps/gateway/caddymodule/upstreams"
 )
 
 // retireGrace is how long a backend that a new registry replaced keeps
@@ -47,8 +49,9 @@ type backend struct {
 // loadBackend provisions the backend described by raw, a handler's JSON
 // with its "handler" key, in a new child of parent. parent must be a
 // context no one registers cleanup functions on: cancelling a child runs
-// its parent's.
-func loadBackend(parent caddy.Context, raw json.RawMessage) (*backend, error) {
+// its parent's. With allow, the backend is a runtime app's reverse_proxy,
+// which dials only what allow allows.
+func loadBackend(parent caddy.Context, raw json.RawMessage, allow *upstreams.Allowlist) (*backend, error) {
 	ctx, cancel := caddy.NewContext(parent)
 	holder := AppConfig{BackendRaw: slices.Clone(raw)} // LoadModule empties the field it loads
 	mod, err := ctx.LoadModule(&holder, "BackendRaw")
@@ -62,6 +65,9 @@ func loadBackend(parent caddy.Context, raw json.RawMessage) (*backend, error) {
 		_, b.http = rp.Transport.(*reverseproxy.HTTPTransport)
 		_, b.fastCGI = rp.Transport.(*fastcgi.Transport)
 		b.upstreamHost = sendsUpstreamHost(rp)
+		if ht, ok := rp.Transport.(*reverseproxy.HTTPTransport); ok && allow != nil {
+			guardDial(ht, allow)
+		}
 		b.identityInTransport = wrapTransport(rp)
 	}
 	b.refs.Store(1)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
+	"github.com/helpdeskapps/gateway/caddymodule/session"
+	"github.com/helpdeskapps/gateway/caddymodule/upstreams"
 )
 
 func init() {
@@ -140,6 +142,15 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 			}
 			hd.AssertionTTL = caddy.Duration(dur)
 
+		case "manage":
+			if hd.Manage != nil {
+				return d.Err("manage: already defined")
+			}
+			hd.Manage = new(ManageConfig)
+			if err := hd.Manage.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
+
 		case "app":
 			app, err := unmarshalApp(h)
 			if err != nil {
@@ -233,6 +244,60 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if err := c.validateKeys(); err != nil {
 		return d.Errf("session: %v", err)
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads a manage block.
+func (c *ManageConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		field := d.Val()
+		switch field {
+		case "roles", "upstreams", "overrides":
+			vals := d.RemainingArgs()
+			if len(vals) == 0 {
+				return d.Errf("manage: %s: expected at least one value", field)
+			}
+			switch field {
+			case "roles":
+				for _, role := range vals {
+					if !slices.Contains(knownRoles, session.LowerRole(role)) {
+						return d.Errf("manage: roles: unknown role %q (want one of %s)", role, strings.Join(knownRoles, ", "))
+					}
+				}
+				c.Roles = append(c.Roles, vals...)
+			case "upstreams":
+				if _, err := upstreams.Parse(vals, nil); err != nil {
+					return d.Errf("manage: %v", err)
+				}
+				c.Upstreams = append(c.Upstreams, vals...)
+			default:
+				for _, f := range vals {
+					if !slices.Contains(overridable, f) {
+						return d.Errf("manage: overrides: %q cannot be overridden (want any of %s)", f, strings.Join(overridable, ", "))
+					}
+				}
+				c.Overrides = append(c.Overrides, vals...)
+			}
+		case "poll":
+			dur, err := durationArg(d, "manage: poll")
+			if err != nil {
+				return err
+			}
+			if dur < time.Second {
+				return d.Errf("manage: poll %s: must be at least 1s", dur)
+			}
+			c.Poll = caddy.Duration(dur)
+		case "site":
+			if !d.AllArgs(&c.Site) {
+				return d.ArgErr()
+			}
+		default:
+			return d.Errf("manage: unrecognized subdirective %s", field)
+		}
 	}
 	return nil
 }

@@ -77,6 +77,10 @@ type Handler struct {
 	// Apps are the registered tools.
 	Apps []*AppConfig `json:"apps,omitempty"`
 
+	// Manage lets the Helpdesk's admins and owners manage apps at runtime,
+	// shared through Caddy's storage. Off when absent.
+	Manage *ManageConfig `json:"manage,omitempty"`
+
 	// reg is the current snapshot of the compiled apps; applying
 	// serialises the making of the next one.
 	reg      atomic.Pointer[registry]
@@ -97,6 +101,8 @@ type Handler struct {
 	asserter    *assertion.Signer
 	api         *api.API
 	verifier    *session.Verifier
+	// manager runs the runtime management; nil without Manage.
+	manager *manager
 }
 
 // site is what an app's request and response read of the Handler's
@@ -179,6 +185,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		},
 		Apps: func() []api.App { return h.reg.Load().manifest },
 		JWKS: h.asserter.JWKS,
+		CanManage: func(c session.Claims) bool {
+			return h.manager != nil && h.manager.mayManage(c)
+		},
 		Deny: func(w http.ResponseWriter, r *http.Request, status int, reason error) error {
 			return h.deny(w, r, status, nil, reason)
 		},
@@ -187,11 +196,36 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	// Not cancelled: a child's cancel runs its parent's cleanup functions,
 	// and Cleanup stops each backend itself.
 	h.backends, _ = caddy.NewContext(ctx)
-	reg, err := h.compileRegistry(h.Apps, nil, 1)
+	for _, app := range h.Apps {
+		if app != nil && app.Upstream != "" {
+			return fmt.Errorf("app %q: upstream: only apps created through the management API have one; name a backend (`to <upstream>`)", app.ID)
+		}
+	}
+	if h.Manage == nil {
+		reg, err := h.compileRegistry(h.Apps, nil, 1)
+		if err != nil {
+			return err
+		}
+		h.reg.Store(reg)
+		return nil
+	}
+	if h.manager, err = h.Manage.provision(ctx, h.Prefix, h.Session.Issuer, h.logger); err != nil {
+		return fmt.Errorf("manage: %w", err)
+	}
+	doc, err := h.manager.loadInitial(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("manage: %w", err)
+	}
+	reg, err := h.compileDocument(doc, nil)
+	if err != nil {
+		return fmt.Errorf("manage: revision %d: %w", doc.Revision, err)
+	}
+	for id, problem := range reg.problems {
+		h.logger.Warn("app not served as stored", zap.String("app", id), zap.String("problem", problem))
 	}
 	h.reg.Store(reg)
+	h.manager.record(ctx, doc.Revision, nil)
+	go h.run(ctx)
 	return nil
 }
 
@@ -254,7 +288,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case bridgePath:
 		return h.serveBridge(w, r, strings.TrimPrefix(pl.Rest, "/"))
 	case api.Path:
-		return h.api.ServeHTTP(w, r, strings.TrimPrefix(pl.Rest, "/"))
+		name := strings.TrimPrefix(pl.Rest, "/")
+		if endpoint, ok := strings.CutPrefix(name, "admin/"); ok && h.manager != nil {
+			return h.serveAdmin(w, r, endpoint)
+		}
+		return h.api.ServeHTTP(w, r, name)
 	}
 	if pl.Rest == "" && pl.Name != "" {
 		// Whether the app exists or not: the answer tells nothing.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/helpdeskapps/gateway/caddymodule/api"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
+	"github.com/helpdeskapps/gateway/caddymodule/upstreams"
 )
 
 // registry is an immutable snapshot of the compiled apps. A request loads
@@ -23,6 +24,10 @@ type registry struct {
 	// manifest holds the enabled apps in the manifest's order: favorites
 	// first, then by order, then by name.
 	manifest []api.App
+	// doc is the shared document the snapshot was compiled with, and
+	// problems what of it is not served, by app id; nil without manage.
+	doc      *document
+	problems map[string]string
 }
 
 // compileRegistry compiles configs into the snapshot of the given
@@ -161,14 +166,23 @@ func (h *Handler) acquire(name string) *App {
 // requests that start from then on; a failed compile keeps the current
 // one.
 func (h *Handler) apply(configs []*AppConfig) error {
+	return h.update(func(prev *registry) (*registry, error) {
+		return h.compileRegistry(configs, prev, prev.revision+1)
+	})
+}
+
+// update makes the next registry from the current one with build and
+// swaps it in; one update runs at a time. A build that fails, or returns
+// nil, leaves the current registry in place.
+func (h *Handler) update(build func(prev *registry) (*registry, error)) error {
 	h.applying.Lock()
 	defer h.applying.Unlock()
 	if h.closed {
 		return errors.New("the handler is cleaned up")
 	}
 	prev := h.reg.Load()
-	next, err := h.compileRegistry(configs, prev, prev.revision+1)
-	if err != nil {
+	next, err := build(prev)
+	if err != nil || next == nil {
 		return err
 	}
 	h.reg.Store(next)
@@ -179,7 +193,11 @@ func (h *Handler) apply(configs []*AppConfig) error {
 // loadBackend loads cfg's backend in a context of its own, and keeps it
 // among the live backends until it stops.
 func (h *Handler) loadBackend(cfg *AppConfig) (*backend, error) {
-	b, err := loadBackend(h.backends, cfg.BackendRaw)
+	var allow *upstreams.Allowlist
+	if cfg.Upstream != "" {
+		allow = h.manager.allow
+	}
+	b, err := loadBackend(h.backends, cfg.BackendRaw, allow)
 	if err != nil {
 		return nil, fmt.Errorf("app %q: loading backend: %w", cfg.ID, err)
 	}

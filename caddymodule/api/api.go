@@ -33,6 +33,8 @@ type API struct {
 	Apps func() []App
 	// JWKS is the key set that verifies assertions.
 	JWKS func() []byte
+	// CanManage reports whether the user may manage apps.
+	CanManage func(session.Claims) bool
 	// Deny answers a request refused with status, for reason.
 	Deny func(w http.ResponseWriter, r *http.Request, status int, reason error) error
 }
@@ -95,7 +97,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) err
 		body = struct {
 			User      user  `json:"user"`
 			ExpiresAt int64 `json:"expires_at"`
-		}{user{claims.UserID, claims.Name, claims.Email, claims.Role, claims.Division}, claims.Expiry.Unix()}
+			CanManage bool  `json:"can_manage"`
+		}{user{claims.UserID, claims.Name, claims.Email, claims.Role, claims.Division}, claims.Expiry.Unix(),
+			a.CanManage != nil && a.CanManage(claims)}
 	} else {
 		body = struct {
 			Apps []ManifestApp `json:"apps"`

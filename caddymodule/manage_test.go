@@ -1,0 +1,583 @@
+package caddymodule
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+)
+
+// manageSite is a Helpdesk with runtime management, one app in the config
+// (static, open to agents) and upstreams allowed on the given patterns.
+func manageSite(storageDir, upstreamURL string, patterns ...string) string {
+	return fmt.Sprintf(`{
+	admin off
+	persist_config off
+	auto_https off
+	storage file_system %s
+	log {
+		level WARN
+	}
+%s}
+http://%%s {
+	bind 127.0.0.1
+	helpdesk_apps /apps {
+		session {
+			cookie hd_session
+			bearer
+			hmac_secret %s
+			issuer https://helpdesk.test
+			audience helpdesk-apps
+		}
+		manage {
+			upstreams %s
+			poll 1s
+		}
+		app static {
+			name "Static"
+			roles agent supervisor admin owner
+			order 5
+			to %s
+		}
+	}
+	respond "helpdesk"
+}
+`, storageDir, permissiveServer, testSecret, strings.Join(patterns, " "), strings.TrimPrefix(upstreamURL, "http://"))
+}
+
+// startManaged runs manageSite on a free port and returns its base URL.
+func startManaged(t *testing.T, storageDir, upstreamURL string, patterns ...string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	startWholeCaddyfile(t, fmt.Sprintf(manageSite(storageDir, upstreamURL, patterns...), addr))
+	return "http://" + addr
+}
+
+// startWholeCaddyfile runs a Caddyfile with its own global options until
+// the test ends.
+func startWholeCaddyfile(t testing.TB, caddyfile string) {
+	t.Helper()
+	caddyMu.Lock()
+	t.Cleanup(caddyMu.Unlock)
+	loadCaddyfile(t, caddyfile)
+	t.Cleanup(func() {
+		if err := caddy.Stop(); err != nil {
+			t.Errorf("stopping caddy: %v", err)
+		}
+	})
+}
+
+// loadCaddyfile loads a Caddyfile in place of the running config.
+func loadCaddyfile(t testing.TB, caddyfile string) {
+	t.Helper()
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
+	if err != nil {
+		t.Fatalf("adapting test Caddyfile: %v\n%s", err, caddyfile)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		t.Fatalf("loading test config: %v", err)
+	}
+}
+
+// admin is a client of the management API.
+type admin struct {
+	t    *testing.T
+	base string
+	tok  string
+	// cookie sends the token as the session cookie instead of a bearer.
+	cookie bool
+	// etag is the last ETag an answer carried.
+	etag string
+}
+
+// newAdmin returns a client with a token of role.
+func newAdmin(t *testing.T, base, role string) *admin {
+	c := agent(role, 1)
+	c.Subject = "u-" + role
+	c.Name = strings.ToUpper(role[:1]) + role[1:] + " User"
+	return &admin{t: t, base: base, tok: token(t, c)}
+}
+
+// call sends a request to the management API and returns the answer with
+// its decoded JSON body (nil for none).
+func (a *admin) call(method, endpoint string, body any, hdr ...string) (*http.Response, map[string]any) {
+	a.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, a.base+"/apps/_api/admin/"+endpoint, rd)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.cookie {
+		req.AddCookie(&http.Cookie{Name: "hd_session", Value: a.tok})
+	} else {
+		req.Header.Set("Authorization", "Bearer "+a.tok)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, raw := do(a.t, req)
+	if tag := resp.Header.Get("ETag"); tag != "" {
+		a.etag = tag
+	}
+	var out map[string]any
+	if len(raw) > 0 && strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			a.t.Fatalf("%s %s: decoding %q: %v", method, endpoint, raw, err)
+		}
+	}
+	return resp, out
+}
+
+// must sends a request with If-Match set to the last ETag and fails the
+// test unless it answers want.
+func (a *admin) must(want int, method, endpoint string, body any, hdr ...string) map[string]any {
+	a.t.Helper()
+	if method != http.MethodGet {
+		hdr = append([]string{"If-Match", a.etag}, hdr...)
+	}
+	resp, out := a.call(method, endpoint, body, hdr...)
+	if resp.StatusCode != want {
+		a.t.Fatalf("%s %s = %d %v, want %d", method, endpoint, resp.StatusCode, out, want)
+	}
+	return out
+}
+
+// refresh reads the apps, for their ETag, and returns them by id.
+func (a *admin) refresh() map[string]map[string]any {
+	a.t.Helper()
+	out := a.must(http.StatusOK, http.MethodGet, "apps", nil)
+	apps := map[string]map[string]any{}
+	for _, v := range out["apps"].([]any) {
+		app := v.(map[string]any)
+		apps[app["id"].(string)] = app
+	}
+	return apps
+}
+
+// manifestIDs returns the ids of the manifest tok's user gets, in order.
+func manifestIDs(t *testing.T, base, tok string) []string {
+	t.Helper()
+	resp, body := get(t, base+"/apps/_api/apps", tok)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("manifest = %d %s", resp.StatusCode, body)
+	}
+	var m struct {
+		Apps []struct{ ID string } `json:"apps"`
+	}
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, a := range m.Apps {
+		ids = append(ids, a.ID)
+	}
+	return ids
+}
+
+// pointers returns the pointers of a problem's field errors.
+func pointers(p map[string]any) []string {
+	var out []string
+	errs, _ := p["errors"].([]any)
+	for _, e := range errs {
+		out = append(out, e.(map[string]any)["pointer"].(string))
+	}
+	return out
+}
+
+func TestManageEndpointsAsAdminAndOwner(t *testing.T) {
+	for _, role := range []string{"admin", "owner"} {
+		t.Run(role, func(t *testing.T) {
+			up := newUpstream(t)
+			base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+			a := newAdmin(t, base, role)
+			agentTok := token(t, agent("agent", 1))
+			supTok := token(t, agent("supervisor", 1))
+
+			apps := a.refresh()
+			if a.etag != `"0"` || apps["static"]["source"] != "caddyfile" || len(apps) != 1 {
+				t.Fatalf("fresh registry: etag %s, apps %v", a.etag, apps)
+			}
+
+			crm := map[string]any{"id": "crm", "name": "CRM", "placement": "ticket_sidebar", "mode": "popup",
+				"roles": []string{"agent"}, "divisions": []string{"1"}, "upstream": up.URL}
+
+			// Writes need If-Match, and the current revision.
+			if resp, p := a.call(http.MethodPost, "apps", crm); resp.StatusCode != http.StatusPreconditionRequired ||
+				resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("POST without If-Match = %d %v", resp.StatusCode, p)
+			}
+			if resp, p := a.call(http.MethodPost, "apps", crm, "If-Match", `"7"`); resp.StatusCode != http.StatusPreconditionFailed || p["revision"] != 0.0 {
+				t.Fatalf("POST with a stale If-Match = %d %v", resp.StatusCode, p)
+			}
+
+			// A dry run answers as the write would, and changes nothing.
+			out := a.must(http.StatusOK, http.MethodPost, "apps?dry_run=true", crm)
+			if out["dry_run"] != true || out["app"].(map[string]any)["id"] != "crm" {
+				t.Fatalf("dry run = %v", out)
+			}
+			if apps := a.refresh(); len(apps) != 1 || a.etag != `"0"` {
+				t.Fatalf("after a dry run: etag %s, apps %v", a.etag, apps)
+			}
+			if resp, _ := get(t, base+"/apps/crm/x", agentTok); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("the dry-run app answers %d", resp.StatusCode)
+			}
+
+			// Create: 201, Location, a new ETag; reachable at once, with
+			// its access rules.
+			resp, out := a.call(http.MethodPost, "apps", crm, "If-Match", a.etag)
+			if resp.StatusCode != http.StatusCreated || resp.Header.Get("Location") != "/apps/_api/admin/apps/crm" || a.etag != `"1"` {
+				t.Fatalf("create = %d %v (Location %q, ETag %s)", resp.StatusCode, out, resp.Header.Get("Location"), a.etag)
+			}
+			if w := out["warnings"].([]any); len(w) != 1 || !strings.Contains(w[0].(string), "not HTML") {
+				t.Errorf("probe warnings = %v, want one about the JSON front page", w)
+			}
+			before := up.requests()
+			if resp, body := get(t, base+"/apps/crm/hello", agentTok); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"/hello"`) {
+				t.Fatalf("created app answers %d %s", resp.StatusCode, body)
+			}
+			if resp, _ := get(t, base+"/apps/crm/hello", supTok); resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("created app open to a supervisor: %d", resp.StatusCode)
+			}
+			if up.requests() != before+1 {
+				t.Fatalf("upstream saw %d requests, want 1", up.requests()-before)
+			}
+			if got := a.must(http.StatusOK, http.MethodGet, "apps/crm", nil)["app"].(map[string]any); got["source"] != "runtime" || got["upstream"] != up.URL {
+				t.Fatalf("GET apps/crm = %v", got)
+			}
+
+			// Favorite and reorder, as patches and a full list.
+			a.must(http.StatusOK, http.MethodPatch, "apps/crm", map[string]any{"favorite": true}, "Content-Type", "application/merge-patch+json")
+			a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "wiki", "upstream": up.URL})
+			a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "zeta", "name": "Zeta", "upstream": up.URL})
+			a.must(http.StatusOK, http.MethodPut, "order/main_menu", map[string]any{"ids": []string{"zeta", "static", "wiki"}})
+			if got := manifestIDs(t, base, agentTok); !slices.Equal(got, []string{"crm", "zeta", "static", "wiki"}) {
+				t.Fatalf("manifest after reorder = %v", got)
+			}
+			if p := a.must(http.StatusUnprocessableEntity, http.MethodPut, "order/main_menu", map[string]any{"ids": []string{"zeta", "static"}}); !slices.Equal(pointers(p), []string{"/ids"}) {
+				t.Fatalf("partial order = %v", p)
+			}
+
+			// Replace, then deactivate: hidden and 404.
+			a.must(http.StatusOK, http.MethodPut, "apps/wiki", map[string]any{"name": "Wiki", "upstream": up.URL, "roles": []string{"agent"}})
+			if app := a.refresh()["wiki"]; app["name"] != "Wiki" || app["order"] != 0.0 {
+				t.Fatalf("replaced app = %v", app)
+			}
+			a.must(http.StatusOK, http.MethodPatch, "apps/wiki", map[string]any{"disabled": true})
+			if resp, _ := get(t, base+"/apps/wiki/", agentTok); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("deactivated app answers %d", resp.StatusCode)
+			}
+			if got := manifestIDs(t, base, agentTok); slices.Contains(got, "wiki") {
+				t.Fatalf("deactivated app in the manifest: %v", got)
+			}
+
+			// Delete: 204, then 404 everywhere.
+			resp, _ = a.call(http.MethodDelete, "apps/zeta", nil, "If-Match", a.etag)
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("delete = %d", resp.StatusCode)
+			}
+			if resp, _ := get(t, base+"/apps/zeta/", agentTok); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("deleted app answers %d", resp.StatusCode)
+			}
+			a.must(http.StatusNotFound, http.MethodGet, "apps/zeta", nil)
+
+			// Who can see this.
+			acc := a.must(http.StatusOK, http.MethodGet, "access?role=supervisor&division=1", nil)
+			reasons := map[string]any{}
+			for _, e := range acc["apps"].([]any) {
+				e := e.(map[string]any)
+				reasons[e["id"].(string)] = e["reason"]
+				if (e["id"] == "static") != (e["visible"] == true) {
+					t.Errorf("access: %v", e)
+				}
+			}
+			if reasons["wiki"] != "deactivated" || !strings.Contains(reasons["crm"].(string), `role "supervisor"`) {
+				t.Errorf("access reasons = %v", reasons)
+			}
+
+			// The audit trail names who did what, newest first.
+			audit := a.must(http.StatusOK, http.MethodGet, "audit?limit=3", nil)["entries"].([]any)
+			last := audit[0].(map[string]any)
+			user := last["user"].(map[string]any)
+			if len(audit) != 3 || last["action"] != "delete" || last["target"] != "zeta" || last["after"] != nil ||
+				last["before"].(map[string]any)["name"] != "Zeta" || user["id"] != "u-"+role || user["role"] != role ||
+				last["from"] != "127.0.0.1" {
+				t.Fatalf("audit = %v", audit)
+			}
+
+			// Export, and import it back after a change.
+			exp := a.must(http.StatusOK, http.MethodGet, "export", nil)
+			snippet := exp["caddyfile"].(string)
+			if !strings.Contains(snippet, "app crm {") || !strings.Contains(snippet, "to "+up.URL) || !strings.Contains(snippet, "\tfavorite\n") {
+				t.Errorf("Caddyfile snippet = %q", snippet)
+			}
+			a.must(http.StatusNoContent, http.MethodDelete, "apps/crm", nil)
+			a.must(http.StatusOK, http.MethodPost, "import", map[string]any{"apps": exp["apps"], "overrides": exp["overrides"]})
+			if apps := a.refresh(); apps["crm"]["favorite"] != true || apps["wiki"]["disabled"] != true {
+				t.Fatalf("after import: %v", apps)
+			}
+
+			inst := a.must(http.StatusOK, http.MethodGet, "instances", nil)
+			self := inst["instances"].([]any)[0].(map[string]any)
+			if self["self"] != true || self["revision"] != inst["revision"] || inst["storage_error"] != nil {
+				t.Fatalf("instances = %v", inst)
+			}
+		})
+	}
+}
+
+func TestManageRefusesOtherRoles(t *testing.T) {
+	up := newUpstream(t)
+	base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+	for _, role := range []string{"agent", "supervisor"} {
+		a := newAdmin(t, base, role)
+		for _, ep := range []string{"apps", "apps/static", "audit", "export", "instances", "access?role=agent"} {
+			if resp, p := a.call(http.MethodGet, ep, nil); resp.StatusCode != http.StatusForbidden || p["status"] != 403.0 {
+				t.Errorf("%s GET %s = %d %v", role, ep, resp.StatusCode, p)
+			}
+		}
+		if resp, _ := a.call(http.MethodPost, "apps", map[string]any{"id": "x", "upstream": up.URL}, "If-Match", "*"); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s POST apps = %d", role, resp.StatusCode)
+		}
+		resp, body := get(t, base+"/apps/_api/me", a.tok)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"can_manage":false`) {
+			t.Errorf("%s me = %s", role, body)
+		}
+	}
+	if resp, body := get(t, base+"/apps/_api/me", newAdmin(t, base, "owner").tok); !strings.Contains(body, `"can_manage":true`) {
+		t.Errorf("owner me = %d %s", resp.StatusCode, body)
+	}
+	anon := &admin{t: t, base: base}
+	if resp, _ := anon.call(http.MethodGet, "apps", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no session: %d", resp.StatusCode)
+	}
+	if up.requests() != 0 {
+		t.Errorf("the upstream was reached %d times", up.requests())
+	}
+}
+
+func TestManageAnswersInvalidInputWithPointers(t *testing.T) {
+	up := newUpstream(t)
+	base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	for _, tc := range []struct {
+		body any
+		want []string
+	}{
+		{map[string]any{"id": "crm", "placement": "sidebar", "upstream": up.URL}, []string{"/placement"}},
+		{map[string]any{"id": "crm", "roles": []string{"agent", "boss"}, "upstream": up.URL}, []string{"/roles/1"}},
+		{map[string]any{"id": "crm"}, []string{"/upstream"}},
+		{map[string]any{"id": "Bad_Id", "upstream": up.URL}, []string{"/id"}},
+		{map[string]any{"id": "crm", "order": "first", "upstream": up.URL}, []string{"/order"}},
+		{map[string]any{"id": "crm", "upstream": up.URL, "backend": map[string]any{"handler": "static_response"}, "colour": "red"}, []string{"/backend", "/colour"}},
+		{map[string]any{"id": "crm", "upstream": "http://127.0.0.1:2019"}, []string{"/upstream"}},
+		{map[string]any{"id": "crm", "upstream": "http://169.254.169.254"}, []string{"/upstream"}},
+		{map[string]any{"id": "crm", "upstream": "http://10.0.0.1:80"}, []string{"/upstream"}},
+		{map[string]any{"id": "crm", "upstream": up.URL + "/admin"}, []string{"/upstream"}},
+	} {
+		resp, p := a.call(http.MethodPost, "apps", tc.body, "If-Match", a.etag)
+		if resp.StatusCode != http.StatusUnprocessableEntity || resp.Header.Get("Content-Type") != "application/problem+json" ||
+			!slices.Equal(pointers(p), tc.want) {
+			t.Errorf("POST %v = %d %v, want 422 with pointers %v", tc.body, resp.StatusCode, p, tc.want)
+		}
+	}
+	resp, p := a.call(http.MethodPost, "apps", map[string]any{"id": "static", "upstream": up.URL}, "If-Match", a.etag)
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("taking the config's id = %d %v", resp.StatusCode, p)
+	}
+	if resp, _ := a.call(http.MethodPost, "apps", "[]", "If-Match", a.etag); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a non-object body = %d", resp.StatusCode)
+	}
+	if a.refresh(); a.etag != `"0"` {
+		t.Errorf("refused writes changed the revision to %s", a.etag)
+	}
+}
+
+// TestManageUpstreamCheckedAtDial creates an app whose name the list
+// allows but which resolves to a loopback address it does not: the app is
+// saved, but no request ever reaches the listener behind it.
+func TestManageUpstreamCheckedAtDial(t *testing.T) {
+	up := newUpstream(t)
+	_, port, _ := strings.Cut(strings.TrimPrefix(up.URL, "http://"), ":")
+	base := startManaged(t, t.TempDir(), up.URL, "localhost:"+port)
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	out := a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "sneaky", "upstream": "http://localhost:" + port})
+	if w := fmt.Sprint(out["warnings"]); !strings.Contains(w, "not among the allowed upstreams") {
+		t.Errorf("probe warnings = %s", w)
+	}
+	resp, body := get(t, base+"/apps/sneaky/", token(t, agent("agent", 1)))
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("app behind a refused address answers %d %s, want 502", resp.StatusCode, body)
+	}
+	if up.requests() != 0 {
+		t.Fatalf("the loopback listener received %d requests", up.requests())
+	}
+}
+
+func TestManageCaddyfileAppsPrecedence(t *testing.T) {
+	up := newUpstream(t)
+	storage := t.TempDir()
+	base := startManaged(t, storage, up.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	static := a.refresh()["static"]
+	if !slices.Contains(toStrings(static["locked"]), "roles") || slices.Contains(toStrings(static["locked"]), "favorite") {
+		t.Fatalf("locked fields = %v", static["locked"])
+	}
+	p := a.must(http.StatusUnprocessableEntity, http.MethodPatch, "apps/static", map[string]any{"roles": []string{"admin"}, "name": "Mine"})
+	if !slices.Equal(pointers(p), []string{"/name", "/roles"}) {
+		t.Fatalf("changing locked fields: %v", p)
+	}
+	a.must(http.StatusOK, http.MethodPatch, "apps/static", map[string]any{"favorite": true, "disabled": true})
+	if resp, _ := get(t, base+"/apps/static/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("deactivated config app answers %d", resp.StatusCode)
+	}
+	a.must(http.StatusConflict, http.MethodDelete, "apps/static", nil)
+
+	// Reload without the app: its overrides are kept, as an orphan.
+	addr := strings.TrimPrefix(base, "http://")
+	without := strings.Replace(fmt.Sprintf(manageSite(storage, up.URL, "127.0.0.1/32"), addr), "app static", "app other", 1)
+	loadCaddyfile(t, without)
+	out := a.must(http.StatusOK, http.MethodGet, "apps", nil)
+	orphans := out["orphans"].([]any)
+	if len(orphans) != 1 || orphans[0].(map[string]any)["id"] != "static" {
+		t.Fatalf("orphans = %v", orphans)
+	}
+	// And back: the overrides apply again.
+	loadCaddyfile(t, fmt.Sprintf(manageSite(storage, up.URL, "127.0.0.1/32"), addr))
+	if app := a.refresh()["static"]; app["favorite"] != true || app["disabled"] != true {
+		t.Fatalf("overrides after the app came back: %v", app)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	return out
+}
+
+func TestManageSurvivesRestart(t *testing.T) {
+	up := newUpstream(t)
+	storage := t.TempDir()
+	addr := freeAddr(t)
+	cfg := fmt.Sprintf(manageSite(storage, up.URL, "127.0.0.1/32"), addr)
+	base := "http://" + addr
+	t.Run("write", func(t *testing.T) {
+		startWholeCaddyfile(t, cfg)
+		a := newAdmin(t, base, "admin")
+		a.refresh()
+		a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL})
+		a.must(http.StatusOK, http.MethodPatch, "apps/static", map[string]any{"favorite": true})
+	})
+	t.Run("read", func(t *testing.T) {
+		startWholeCaddyfile(t, cfg)
+		agentTok := token(t, agent("agent", 1))
+		if got := manifestIDs(t, base, agentTok); !slices.Equal(got, []string{"static", "crm"}) {
+			t.Fatalf("manifest after restart = %v", got)
+		}
+		if resp, _ := get(t, base+"/apps/crm/", agentTok); resp.StatusCode != http.StatusOK {
+			t.Fatalf("runtime app after restart: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestManageDeactivationClosesWebSockets(t *testing.T) {
+	echo := wsEcho(t, "crm")
+	base := startManaged(t, t.TempDir(), echo.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": echo.URL})
+	tok := token(t, agent("agent", 1))
+	conn := wsDial(t, base, "/apps/crm/ws", tok)
+	if got, err := wsSay(conn, "hi"); err != nil || got != "crm hi" {
+		t.Fatalf("echo = %q, %v", got, err)
+	}
+	a.must(http.StatusOK, http.MethodPatch, "apps/crm", map[string]any{"disabled": true})
+	if _, err := wsSay(conn, "still there?"); err == nil {
+		t.Fatal("a deactivated app's WebSocket is still open")
+	}
+	if resp, _ := get(t, base+"/apps/crm/", tok); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("deactivated app answers %d", resp.StatusCode)
+	}
+}
+
+func TestManageRefusesCrossSiteCookieWrites(t *testing.T) {
+	up := newUpstream(t)
+	base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	a.cookie = true
+	a.refresh()
+	body := map[string]any{"id": "crm", "upstream": up.URL}
+	for _, hdr := range [][]string{
+		{"Sec-Fetch-Site", "cross-site"},
+		{"Sec-Fetch-Site", "same-site"},
+		{"Origin", "http://evil.test"},
+	} {
+		if resp, p := a.call(http.MethodPost, "apps", body, append([]string{"If-Match", a.etag}, hdr...)...); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cookie POST with %v = %d %v", hdr, resp.StatusCode, p)
+		}
+	}
+	a.must(http.StatusCreated, http.MethodPost, "apps", body, "Sec-Fetch-Site", "same-origin")
+	// A bearer token is not sent by browsers on their own: no check.
+	a.cookie = false
+	a.must(http.StatusOK, http.MethodPatch, "apps/crm", map[string]any{"favorite": true}, "Origin", "http://elsewhere.test")
+}
+
+// TestManageKeepsServingWhenStorageFails makes the stored document
+// unreadable: the instance keeps its registry and says why.
+func TestManageKeepsServingWhenStorageFails(t *testing.T) {
+	up := newUpstream(t)
+	storage := t.TempDir()
+	base := startManaged(t, storage, up.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL})
+	files, _ := filepath.Glob(filepath.Join(storage, "helpdesk_apps", "*", "registry.json"))
+	if len(files) != 1 {
+		t.Fatalf("registry files: %v", files)
+	}
+	if err := os.WriteFile(files[0], []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var inst map[string]any
+	for time.Now().Before(deadline) {
+		inst = a.must(http.StatusOK, http.MethodGet, "instances", nil)
+		if self := inst["instances"].([]any)[0].(map[string]any); self["error"] != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	self := inst["instances"].([]any)[0].(map[string]any)
+	if !strings.Contains(fmt.Sprint(self["error"]), "reading the shared registry") || self["revision"] != 1.0 || inst["storage_error"] == nil {
+		t.Fatalf("instances with a broken document = %v", inst)
+	}
+	if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the last registry is not served: %d", resp.StatusCode)
+	}
+	if resp, p := a.call(http.MethodGet, "apps", nil); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("GET apps with a broken document = %d %v", resp.StatusCode, p)
+	}
+}
