@@ -68,7 +68,8 @@ func testAPI() *API {
 				{ManifestApp: ManifestApp{ID: "wiki", Name: "Wiki", Placement: "main_menu", Mode: "embed"}, Path: "/apps/wiki/", Allows: func(session.Claims) error { return nil }},
 			}
 		},
-		JWKS: func() []byte { return []byte(`{"keys":[]}`) },
+		JWKS:      func() []byte { return []byte(`{"keys":[]}`) },
+		CanManage: func(c session.Claims) bool { return c.Role == "admin" },
 		Deny: func(w http.ResponseWriter, r *http.Request, status int, reason error) error {
 			http.Error(w, reason.Error(), status)
 			return nil
@@ -115,7 +116,9 @@ func TestAPIEndpoints(t *testing.T) {
 		{"one placement", "GET", "/apps?placement=ticket_sidebar", []string{"X-Test-Role", "agent"}, 200,
 			`{"apps":[{"id":"crm","name":"CRM","placement":"ticket_sidebar","mode":"popup","url":"` + srv.URL + `/apps/crm/","favorite":true,"order":0}]}`},
 		{"me", "GET", "/me", []string{"X-Test-Role", "agent"}, 200,
-			`{"user":{"id":"u-1","name":"","email":"","role":"agent","division_id":"3"},"expires_at":1900000000}`},
+			`{"user":{"id":"u-1","name":"","email":"","role":"agent","division_id":"3"},"expires_at":1900000000,"can_manage":false}`},
+		{"an admin's me", "GET", "/me", []string{"X-Test-Role", "admin"}, 200,
+			`{"user":{"id":"u-1","name":"","email":"","role":"admin","division_id":"3"},"expires_at":1900000000,"can_manage":true}`},
 		{"another endpoint", "GET", "/nope", nil, 404, "no such API endpoint"},
 		{"another method", "POST", "/apps", []string{"X-Test-Role", "agent"}, 405, "method not allowed"},
 	} {
