@@ -224,7 +224,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("app not served as stored", zap.String("app", id), zap.String("problem", problem))
 	}
 	h.reg.Store(reg)
-	h.manager.record(ctx, doc.Revision, nil)
 	go h.run(ctx)
 	return nil
 }

@@ -57,8 +57,8 @@ type ManageConfig struct {
 	// `order`, `favorite`, `disabled`.
 	Overrides []string `json:"overrides,omitempty"`
 
-	// Poll is how often each instance reads the shared document, give or
-	// take a tenth at random so that instances spread their reads. From
+	// Poll is how often each instance reads the shared document, up to a
+	// tenth sooner at random so that instances spread their reads. From
 	// 1s. Default: `10s`.
 	Poll caddy.Duration `json:"poll,omitempty"`
 
@@ -447,17 +447,18 @@ func (m *manager) loadInitial(ctx context.Context) (*document, error) {
 	return nil, err
 }
 
-// run polls the document until ctx is done: each poll that finds a newer
-// revision compiles and swaps it in, and every poll records the instance's
-// state for the others to see.
+// run records the instance's state, then polls the document until ctx is
+// done: each poll that finds a newer revision compiles and swaps it in,
+// and every poll records the instance's state for the others to see.
 func (h *Handler) run(ctx context.Context) {
 	m := h.manager
+	m.record(ctx, h.reg.Load().doc.Revision, nil)
 	for {
-		jitter := time.Duration(rand.Int64N(int64(m.poll)/5+1)) - m.poll/10
+		jitter := time.Duration(rand.Int64N(int64(m.poll)/10 + 1))
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(m.poll + jitter):
+		case <-time.After(m.poll - jitter):
 		}
 		h.refresh(ctx)
 	}
