@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -580,4 +582,75 @@ func TestManageKeepsServingWhenStorageFails(t *testing.T) {
 	if resp, p := a.call(http.MethodGet, "apps", nil); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("GET apps with a broken document = %d %v", resp.StatusCode, p)
 	}
+}
+
+// TestManageChangesUnderLoad makes 100 admin changes to other apps (create,
+// patch, reorder, deactivate, delete) while 32 clients use an app of the
+// config: not one request may fail.
+func TestManageChangesUnderLoad(t *testing.T) {
+	up := newUpstream(t)
+	base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	tok := token(t, agent("agent", 1))
+
+	var stop atomic.Bool
+	var requests, failures atomic.Int64
+	var firstFailure atomic.Value
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
+	for range 32 {
+		wg.Go(func() {
+			for !stop.Load() {
+				req, _ := http.NewRequest(http.MethodGet, base+"/apps/static/echo", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := client.Do(req)
+				requests.Add(1)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					failures.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%v %v", resp, err))
+				}
+				if resp != nil {
+					resp.Body.Close()
+				}
+			}
+		})
+	}
+	for i := range 100 {
+		id := fmt.Sprintf("tool-%d", i/5)
+		switch i % 5 {
+		case 0:
+			a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": id, "upstream": up.URL})
+		case 1:
+			a.must(http.StatusOK, http.MethodPatch, "apps/"+id, map[string]any{"favorite": true, "name": "Tool " + id})
+		case 2:
+			ids := []string{id}
+			for _, app := range a.refresh() {
+				if app["placement"] == "main_menu" && app["id"] != id {
+					ids = append(ids, app["id"].(string))
+				}
+			}
+			a.must(http.StatusOK, http.MethodPut, "order/main_menu", map[string]any{"ids": ids})
+		case 3:
+			a.must(http.StatusOK, http.MethodPatch, "apps/"+id, map[string]any{"disabled": true})
+		case 4:
+			if i%10 == 4 {
+				a.must(http.StatusNoContent, http.MethodDelete, "apps/"+id, nil)
+			} else {
+				a.must(http.StatusOK, http.MethodPatch, "apps/"+id, map[string]any{"disabled": false})
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if a.refresh(); a.etag != `"100"` {
+		t.Errorf("revision %s after 100 changes", a.etag)
+	}
+	if n := failures.Load(); n > 0 {
+		t.Errorf("%d of %d requests failed; the first: %v", n, requests.Load(), firstFailure.Load())
+	}
+	if requests.Load() < 100 {
+		t.Errorf("only %d requests ran during the changes", requests.Load())
+	}
+	t.Logf("%d requests during 100 admin changes", requests.Load())
 }
