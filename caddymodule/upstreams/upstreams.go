@@ -82,6 +82,9 @@ func (a *Allowlist) Patterns() []string {
 // parsePattern parses one allowlist entry.
 func parsePattern(raw string) (pattern, error) {
 	p := pattern{raw: raw}
+	if strings.Contains(raw, "://") {
+		return p, errors.New("a pattern is a host, not a URL: leave out the scheme")
+	}
 	if prefix, err := netip.ParsePrefix(raw); err == nil {
 		if prefix.Masked() != prefix {
 			return p, fmt.Errorf("network has host bits set; did you mean %s?", prefix.Masked())
