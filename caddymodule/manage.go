@@ -452,6 +452,9 @@ func (m *manager) loadInitial(ctx context.Context) (*document, error) {
 // and every poll records the instance's state for the others to see.
 func (h *Handler) run(ctx context.Context) {
 	m := h.manager
+	if ctx.Err() != nil {
+		return // provisioned only to be validated
+	}
 	m.record(ctx, h.reg.Load().doc.Revision, nil)
 	for {
 		jitter := time.Duration(rand.Int64N(int64(m.poll)/10 + 1))
