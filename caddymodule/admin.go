@@ -263,6 +263,42 @@ func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request, endpoint st
 	return nil
 }
 
+// serveSettings serves the settings page, and its script and stylesheet,
+// to the manage roles; rest is the path after `<prefix>/_admin`.
+func (h *Handler) serveSettings(w http.ResponseWriter, r *http.Request, rest string) error {
+	if h.manager == nil {
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("apps are not managed at runtime here"))
+	}
+	if rest == "" {
+		http.Redirect(w, r, h.Prefix+"/"+settingsPath+"/", http.StatusPermanentRedirect)
+		return nil
+	}
+	claims, err := h.authenticate(r)
+	if err != nil {
+		return h.deny(w, r, authStatus(err), nil, err)
+	}
+	if !h.manager.mayManage(claims) {
+		return h.deny(w, r, http.StatusForbidden, nil, fmt.Errorf("role %q may not manage apps", claims.Role))
+	}
+	if !h.settings.ServeHTTP(w, r, strings.TrimPrefix(rest, "/"), h.helpdeskURL()) {
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such file"))
+	}
+	return nil
+}
+
+// helpdeskURL is where the settings page links back to: the first origin
+// that may frame the apps, or this origin's root.
+func (h *Handler) helpdeskURL() string {
+	for _, src := range h.FrameAncestors {
+		if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
+			if !strings.Contains(src, "*") {
+				return strings.TrimSuffix(src, "/") + "/"
+			}
+		}
+	}
+	return "/"
+}
+
 // mayManage reports whether the user's role is a manage role.
 func (m *manager) mayManage(c session.Claims) bool {
 	return slices.Contains(m.roles, c.Role)

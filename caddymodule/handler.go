@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/helpdeskapps/gateway/adminui"
 	"github.com/helpdeskapps/gateway/bridgejs"
 	"github.com/helpdeskapps/gateway/caddymodule/api"
 	"github.com/helpdeskapps/gateway/caddymodule/assertion"
@@ -101,8 +102,10 @@ type Handler struct {
 	asserter    *assertion.Signer
 	api         *api.API
 	verifier    *session.Verifier
-	// manager runs the runtime management; nil without Manage.
-	manager *manager
+	// manager runs the runtime management, and settings is its page; nil
+	// without Manage.
+	manager  *manager
+	settings *adminui.Page
 }
 
 // site is what an app's request and response read of the Handler's
@@ -212,6 +215,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.manager, err = h.Manage.provision(ctx, h.Prefix, h.Session.Issuer, h.logger); err != nil {
 		return fmt.Errorf("manage: %w", err)
 	}
+	if h.settings, err = adminui.Load(); err != nil {
+		return fmt.Errorf("loading the settings page: %w", err)
+	}
 	doc, err := h.manager.loadInitial(ctx)
 	if err != nil {
 		return fmt.Errorf("manage: %w", err)
@@ -292,6 +298,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return h.serveAdmin(w, r, endpoint)
 		}
 		return h.api.ServeHTTP(w, r, name)
+	case settingsPath:
+		return h.serveSettings(w, r, pl.Rest)
 	}
 	if pl.Rest == "" && pl.Name != "" {
 		// Whether the app exists or not: the answer tells nothing.
@@ -331,8 +339,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 }
 
 // bridgePath is the name under the prefix where the bridge scripts are
-// served; app ids cannot begin with "_".
-const bridgePath = "_bridge"
+// served, settingsPath where the settings page is; app ids cannot begin
+// with "_".
+const (
+	bridgePath   = "_bridge"
+	settingsPath = "_admin"
+)
 
 // serveBridge serves the bridge scripts. They hold no secret and need no
 // session: host.js is loaded by the Helpdesk page itself.

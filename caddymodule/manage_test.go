@@ -654,3 +654,31 @@ func TestManageChangesUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d requests during 100 admin changes", requests.Load())
 }
+
+func TestSettingsPageIsForTheManageRolesOnly(t *testing.T) {
+	up := newUpstream(t)
+	base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+	for _, tc := range []struct {
+		role   string
+		status int
+	}{{"", http.StatusUnauthorized}, {"agent", http.StatusForbidden}, {"supervisor", http.StatusForbidden}, {"admin", http.StatusOK}, {"owner", http.StatusOK}} {
+		tok := ""
+		if tc.role != "" {
+			tok = newAdmin(t, base, tc.role).tok
+		}
+		resp, body := get(t, base+"/apps/_admin/", tok, "Accept", "text/html")
+		if resp.StatusCode != tc.status {
+			t.Errorf("%q: settings page = %d", tc.role, resp.StatusCode)
+		}
+		if tc.status == http.StatusOK && (!strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") ||
+			!strings.Contains(body, "Integrations")) {
+			t.Errorf("%q: settings page headers %v body %.200s", tc.role, resp.Header, body)
+		}
+		if tc.status != http.StatusOK && strings.Contains(body, "Integrations") {
+			t.Errorf("%q: refused, but the page was sent", tc.role)
+		}
+	}
+	if resp, _ := get(t, base+"/apps/_admin", ""); resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != "/apps/_admin/" {
+		t.Errorf("/apps/_admin = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
