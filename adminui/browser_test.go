@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -25,6 +24,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/helpdeskapps/gateway/internal/chromiumtest"
 )
 
 const (
@@ -36,89 +37,11 @@ const (
 	testHelpdeskURL = "https://helpdesk.example.com/"
 )
 
-// sharedBrowser is the one Chromium the tests of this run share; the
-// process's exit ends it.
-var sharedBrowser struct {
-	once sync.Once
-	ctx  context.Context
-	skip string
-	err  error
-}
-
 // browserContext returns the shared browser's context, skipping the test
 // when there is no Chromium (failing instead when the browser tests are
 // required).
 func browserContext(t *testing.T) context.Context {
-	t.Helper()
-	sharedBrowser.once.Do(startBrowser)
-	if sharedBrowser.skip != "" {
-		if os.Getenv("HELPDESK_BROWSER_TESTS") == "required" {
-			t.Fatalf("HELPDESK_BROWSER_TESTS=required, but %s", sharedBrowser.skip)
-		}
-		t.Skipf("skipping browser test: %s (install Debian's chromium package or set HELPDESK_CHROMIUM)", sharedBrowser.skip)
-	}
-	if sharedBrowser.err != nil {
-		t.Fatalf("starting Chromium: %v", sharedBrowser.err)
-	}
-	return sharedBrowser.ctx
-}
-
-// chromiumPath finds a Chromium: $HELPDESK_CHROMIUM, or a usual name.
-func chromiumPath() string {
-	if p := os.Getenv("HELPDESK_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-func startBrowser() {
-	path := chromiumPath()
-	if path == "" {
-		sharedBrowser.skip = "no Chromium found (looked for chromium, chromium-browser, google-chrome, headless-shell)"
-		return
-	}
-	if _, err := os.Stat(path); err != nil {
-		sharedBrowser.skip = "no Chromium at " + path
-		return
-	}
-	// The profile outlives any one test, so it is not a t.TempDir. Profiles
-	// of earlier runs are removed once a day old.
-	old, _ := filepath.Glob(filepath.Join(os.TempDir(), "adminui-browser-tests-*"))
-	for _, dir := range old {
-		if fi, err := os.Stat(dir); err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
-			_ = os.RemoveAll(dir)
-		}
-	}
-	profile, err := os.MkdirTemp("", "adminui-browser-tests-")
-	if err != nil {
-		sharedBrowser.err = err
-		return
-	}
-	alloc, _ := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("font-render-hinting", "none"),
-		chromedp.UserDataDir(profile),
-	)
-	ctx, _ := chromedp.NewContext(alloc)
-	if err := chromedp.Do(ctx); err != nil {
-		sharedBrowser.err = fmt.Errorf("%s: %w", path, err)
-		return
-	}
-	sharedBrowser.ctx = ctx
+	return chromiumtest.Browser(t)
 }
 
 // pageEnv is one browser test's world: the page and the fake API behind
