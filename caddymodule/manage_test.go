@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -594,28 +592,7 @@ func TestManageChangesUnderLoad(t *testing.T) {
 	a.refresh()
 	tok := token(t, agent("agent", 1))
 
-	var stop atomic.Bool
-	var requests, failures atomic.Int64
-	var firstFailure atomic.Value
-	var wg sync.WaitGroup
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
-	for range 32 {
-		wg.Go(func() {
-			for !stop.Load() {
-				req, _ := http.NewRequest(http.MethodGet, base+"/apps/static/echo", nil)
-				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := client.Do(req)
-				requests.Add(1)
-				if err != nil || resp.StatusCode != http.StatusOK {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%v %v", resp, err))
-				}
-				if resp != nil {
-					resp.Body.Close()
-				}
-			}
-		})
-	}
+	clients := startLoad(base+"/apps/static/echo", tok)
 	for i := range 100 {
 		id := fmt.Sprintf("tool-%d", i/5)
 		switch i % 5 {
@@ -641,18 +618,10 @@ func TestManageChangesUnderLoad(t *testing.T) {
 			}
 		}
 	}
-	stop.Store(true)
-	wg.Wait()
+	clients.check(t, "100 admin changes")
 	if a.refresh(); a.etag != `"100"` {
 		t.Errorf("revision %s after 100 changes", a.etag)
 	}
-	if n := failures.Load(); n > 0 {
-		t.Errorf("%d of %d requests failed; the first: %v", n, requests.Load(), firstFailure.Load())
-	}
-	if requests.Load() < 100 {
-		t.Errorf("only %d requests ran during the changes", requests.Load())
-	}
-	t.Logf("%d requests during 100 admin changes", requests.Load())
 }
 
 func TestSettingsPageIsForTheManageRolesOnly(t *testing.T) {

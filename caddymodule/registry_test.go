@@ -81,21 +81,41 @@ func TestRegistrySwapsUnderLoad(t *testing.T) {
 	}
 	tok := bearerToken(t)
 
-	var stop atomic.Bool
-	var requests, failures atomic.Int64
-	var firstFailure atomic.Value
-	var wg sync.WaitGroup
+	clients := startLoad(base+"/apps/load/echo", tok)
+	for i := range 1000 {
+		if err := h.apply(variants[i%len(variants)]); err != nil {
+			t.Fatalf("swap %d: %v", i, err)
+		}
+	}
+	clients.check(t, "1,000 swaps")
+	if got := h.reg.Load().revision; got != 1001 {
+		t.Errorf("revision %d after 1,000 swaps; want 1001", got)
+	}
+}
+
+// loadClients are 32 clients that GET one URL with a bearer token, over and over,
+// counting the requests that fail.
+type loadClients struct {
+	stop               atomic.Bool
+	requests, failures atomic.Int64
+	firstFailure       atomic.Value
+	wg                 sync.WaitGroup
+}
+
+// startLoad starts the clients.
+func startLoad(url, tok string) *loadClients {
+	l := new(loadClients)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
 	for range 32 {
-		wg.Go(func() {
-			for !stop.Load() {
-				req, _ := http.NewRequest(http.MethodGet, base+"/apps/load/echo", nil)
+		l.wg.Go(func() {
+			for !l.stop.Load() {
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
 				req.Header.Set("Authorization", "Bearer "+tok)
 				resp, err := client.Do(req)
-				requests.Add(1)
+				l.requests.Add(1)
 				if err != nil || resp.StatusCode != http.StatusOK {
-					failures.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%v %v", resp, err))
+					l.failures.Add(1)
+					l.firstFailure.CompareAndSwap(nil, fmt.Sprintf("%v %v", resp, err))
 				}
 				if resp != nil {
 					resp.Body.Close()
@@ -103,23 +123,22 @@ func TestRegistrySwapsUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	for i := range 1000 {
-		if err := h.apply(variants[i%len(variants)]); err != nil {
-			t.Fatalf("swap %d: %v", i, err)
-		}
+	return l
+}
+
+// check stops the clients, and fails the test if any request failed, or
+// if too few ran during what to tell anything.
+func (l *loadClients) check(t *testing.T, during string) {
+	t.Helper()
+	l.stop.Store(true)
+	l.wg.Wait()
+	if n := l.failures.Load(); n > 0 {
+		t.Errorf("%d of %d requests failed during %s; the first: %v", n, l.requests.Load(), during, l.firstFailure.Load())
 	}
-	stop.Store(true)
-	wg.Wait()
-	if got := h.reg.Load().revision; got != 1001 {
-		t.Errorf("revision %d after 1,000 swaps; want 1001", got)
+	if l.requests.Load() < 100 {
+		t.Errorf("only %d requests ran during %s", l.requests.Load(), during)
 	}
-	if n := failures.Load(); n > 0 {
-		t.Errorf("%d of %d requests failed; the first: %v", n, requests.Load(), firstFailure.Load())
-	}
-	if requests.Load() < 100 {
-		t.Errorf("only %d requests ran during the swaps", requests.Load())
-	}
-	t.Logf("%d requests during 1,000 swaps", requests.Load())
+	t.Logf("%d requests during %s", l.requests.Load(), during)
 }
 
 // A failed compile keeps the current registry, and stops what it loaded.
