@@ -222,6 +222,15 @@ type adminRequest struct {
 	dryRun bool
 }
 
+// revision is the revision to answer a write with: that of the listing
+// written, or, on a dry run, the one it would have followed.
+func (ar *adminRequest) revision(l *listing) uint64 {
+	if ar.dryRun {
+		return l.doc.Revision - 1
+	}
+	return l.doc.Revision
+}
+
 // maxAdminBody bounds the body of a write.
 const maxAdminBody = 1 << 20
 
@@ -555,12 +564,10 @@ func (h *Handler) written(ar *adminRequest, l *listing, id string, status int) *
 	if app.Source == sourceRuntime {
 		warnings = h.probe(ar.r.Context(), app)
 	}
-	rev := l.doc.Revision
+	rev := ar.revision(l)
 	body := map[string]any{"revision": rev, "app": app, "warnings": warnings}
 	if ar.dryRun {
 		body["dry_run"] = true
-		rev--
-		body["revision"] = rev
 		status = http.StatusOK
 	} else if status == http.StatusCreated {
 		ar.w.Header().Set("Location", h.Prefix+"/_api/admin/apps/"+id)
@@ -815,7 +822,7 @@ func (h *Handler) deleteApp(ar *adminRequest, id string) *problem {
 		return p
 	}
 	if ar.dryRun {
-		return h.respond(ar, http.StatusOK, l.doc.Revision-1, map[string]any{"revision": l.doc.Revision - 1, "dry_run": true})
+		return h.respond(ar, http.StatusOK, ar.revision(l), map[string]any{"revision": ar.revision(l), "dry_run": true})
 	}
 	ar.w.Header().Set("ETag", etagOf(l.doc.Revision))
 	ar.w.WriteHeader(http.StatusNoContent)
@@ -882,11 +889,7 @@ func (h *Handler) reorder(ar *adminRequest, placement string) *problem {
 	if p != nil {
 		return p
 	}
-	rev := l.doc.Revision
-	if ar.dryRun {
-		rev--
-	}
-	return h.respond(ar, http.StatusOK, rev, h.appsBody(l))
+	return h.respond(ar, http.StatusOK, ar.revision(l), h.appsBody(l))
 }
 
 // exported is the body of export and import: the apps created at runtime
@@ -1034,11 +1037,7 @@ func (h *Handler) importApps(ar *adminRequest) *problem {
 	if p != nil {
 		return p
 	}
-	rev := l.doc.Revision
-	if ar.dryRun {
-		rev--
-	}
-	return h.respond(ar, http.StatusOK, rev, h.appsBody(l))
+	return h.respond(ar, http.StatusOK, ar.revision(l), h.appsBody(l))
 }
 
 func (h *Handler) getAudit(ar *adminRequest) *problem {

@@ -290,6 +290,19 @@ func TestManageEndpointsAsAdminAndOwner(t *testing.T) {
 				t.Fatalf("deactivated app in the manifest: %v", got)
 			}
 
+			// Dry runs of the other writes change nothing either.
+			etag := a.etag
+			a.must(http.StatusOK, http.MethodDelete, "apps/zeta?dry_run=true", nil)
+			a.must(http.StatusOK, http.MethodPatch, "apps/crm?dry_run=true", map[string]any{"disabled": true})
+			a.must(http.StatusOK, http.MethodPut, "order/main_menu?dry_run=true", map[string]any{"ids": []string{"wiki", "static", "zeta"}})
+			a.must(http.StatusOK, http.MethodPost, "import?dry_run=true", map[string]any{"apps": []any{}})
+			if apps := a.refresh(); a.etag != etag || len(apps) != 4 || apps["crm"]["disabled"] != false || apps["zeta"]["order"] != 1.0 {
+				t.Fatalf("after dry runs: etag %s (was %s), apps %v", a.etag, etag, apps)
+			}
+			if got := manifestIDs(t, base, agentTok); !slices.Equal(got, []string{"crm", "zeta", "static"}) {
+				t.Fatalf("manifest after dry runs = %v", got)
+			}
+
 			// Delete: 204, then 404 everywhere.
 			resp, _ = a.call(http.MethodDelete, "apps/zeta", nil, "If-Match", a.etag)
 			if resp.StatusCode != http.StatusNoContent {
