@@ -231,6 +231,9 @@ func (ar *adminRequest) revision(l *listing) uint64 {
 	return l.doc.Revision
 }
 
+// maxRuntimeApps bounds the apps admins may create.
+const maxRuntimeApps = 500
+
 // maxAdminBody bounds the body of a write.
 const maxAdminBody = 1 << 20
 
@@ -678,6 +681,9 @@ func (h *Handler) createApp(ar *adminRequest) *problem {
 			return "", nil, nil, newProblem(http.StatusConflict, "id_taken",
 				"%q has stored overrides of an app the config no longer declares; delete them first", cfg.ID)
 		}
+		if len(doc.Apps) >= maxRuntimeApps {
+			return "", nil, nil, newProblem(http.StatusConflict, "too_many_apps", "at most %d apps can be created here; delete one first", maxRuntimeApps)
+		}
 		doc.Apps = append(doc.Apps, cfg)
 		return cfg.ID, nil, view(cfg, sourceRuntime, []string{"id"}, ""), nil
 	})
@@ -1000,6 +1006,10 @@ func (h *Handler) importApps(ar *adminRequest) *problem {
 	overrides := map[string]map[string]json.RawMessage{}
 	if raw, ok := fields["overrides"]; ok && json.Unmarshal(raw, &overrides) != nil {
 		errs = append(errs, fieldProblem{"/overrides", "must map app ids to the fields overridden"})
+	}
+	if len(rawApps) > maxRuntimeApps {
+		errs = append(errs, fieldProblem{"/apps", fmt.Sprintf("at most %d apps", maxRuntimeApps)})
+		rawApps = nil
 	}
 	var apps []*AppConfig
 	for i, raw := range rawApps {

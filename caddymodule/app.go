@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
@@ -20,10 +22,12 @@ type AppConfig struct {
 	// protocol. It matches `^[a-z0-9][a-z0-9-]{0,62}$`. Required.
 	ID string `json:"id"`
 
-	// Name is the label the Helpdesk shows. Default: the id.
+	// Name is the label the Helpdesk shows: at most 100 characters, none a
+	// control character. Default: the id.
 	Name string `json:"name,omitempty"`
 
-	// Icon is the URL of the app's icon.
+	// Icon is the URL of the app's icon: an http or https URL, or a path
+	// beginning with `/`; at most 2048 characters.
 	Icon string `json:"icon,omitempty"`
 
 	// Placement is where the Helpdesk shows the app: `ticket_sidebar` (next
@@ -40,7 +44,8 @@ type AppConfig struct {
 	Roles []string `json:"roles,omitempty"`
 
 	// Divisions whose members may open the app, as division ids compared as
-	// strings (a numeric claim 3 equals "3"). Empty means every division.
+	// strings (a numeric claim 3 equals "3"), each of 1 to 64 characters;
+	// at most 200. Empty means every division.
 	Divisions []string `json:"divisions,omitempty"`
 
 	// Order sorts apps within their placement, lowest first. Default: `0`.
@@ -153,6 +158,12 @@ func (a *AppConfig) validate() error {
 	if err := validateAppID(a.ID); err != nil {
 		return err
 	}
+	if len(a.Name) > maxNameLen || strings.ContainsFunc(a.Name, unicode.IsControl) {
+		return a.fieldErr("name", "", "at most %d characters, and no control characters", maxNameLen)
+	}
+	if err := validateIcon(a.Icon); err != nil {
+		return a.fieldErr("icon", "", "%v", err)
+	}
 	switch a.Placement {
 	case "", PlacementTicketSidebar, PlacementMainMenu:
 	default:
@@ -168,9 +179,12 @@ func (a *AppConfig) validate() error {
 			return a.fieldErr("roles/"+strconv.Itoa(i), "", "unknown role %q (want one of %s)", role, strings.Join(knownRoles, ", "))
 		}
 	}
+	if len(a.Divisions) > maxDivisions {
+		return a.fieldErr("divisions", "", "at most %d divisions", maxDivisions)
+	}
 	for i, div := range a.Divisions {
-		if div == "" {
-			return a.fieldErr("divisions/"+strconv.Itoa(i), "", "empty division id")
+		if div == "" || len(div) > maxDivisionLen || strings.ContainsFunc(div, unicode.IsControl) {
+			return a.fieldErr("divisions/"+strconv.Itoa(i), "", "a division id of 1 to %d characters, without control characters", maxDivisionLen)
 		}
 	}
 	switch a.Origin {
@@ -204,6 +218,38 @@ func (e *fieldError) Error() string {
 // fieldErr returns a *fieldError for the app's field at pointer.
 func (a *AppConfig) fieldErr(pointer, value, format string, args ...any) error {
 	return &fieldError{app: a.ID, pointer: pointer, value: value, detail: fmt.Sprintf(format, args...)}
+}
+
+// Bounds of an app's free-form fields.
+const (
+	maxNameLen     = 100
+	maxIconLen     = 2048
+	maxDivisions   = 200
+	maxDivisionLen = 64
+)
+
+// validateIcon checks an icon's URL: an absolute http or https URL, or a
+// path on the Helpdesk's origin, for the Helpdesk to use as an image.
+func validateIcon(icon string) error {
+	if icon == "" {
+		return nil
+	}
+	if len(icon) > maxIconLen {
+		return fmt.Errorf("at most %d characters", maxIconLen)
+	}
+	u, err := url.Parse(icon)
+	switch {
+	case err != nil || strings.ContainsFunc(icon, func(r rune) bool { return r <= ' ' || r == '\\' }):
+		return errors.New("must be a URL")
+	case u.Scheme == "http" || u.Scheme == "https":
+		if u.Host == "" || u.User != nil {
+			return errors.New("must name a host, and no user")
+		}
+	case u.Scheme == "" && strings.HasPrefix(icon, "/") && !strings.HasPrefix(icon, "//"):
+	default:
+		return errors.New("must be an http(s) URL or a path beginning with /")
+	}
+	return nil
 }
 
 // validateAppID checks an app id; the error names it.

@@ -87,6 +87,9 @@ func loadCaddyfile(t testing.TB, caddyfile string) {
 	if err := caddy.Load(cfg, true); err != nil {
 		t.Fatalf("loading test config: %v", err)
 	}
+	// The old config's servers close their idle connections: the next
+	// request must not race them on a pooled one.
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 }
 
 // admin is a client of the management API.
@@ -407,6 +410,11 @@ func TestManageAnswersInvalidInputWithPointers(t *testing.T) {
 		{map[string]any{"id": "crm", "upstream": "http://169.254.169.254"}, []string{"/upstream"}},
 		{map[string]any{"id": "crm", "upstream": "http://10.0.0.1:80"}, []string{"/upstream"}},
 		{map[string]any{"id": "crm", "upstream": up.URL + "/admin"}, []string{"/upstream"}},
+		{map[string]any{"id": "crm", "icon": "javascript:alert(1)", "upstream": up.URL}, []string{"/icon"}},
+		{map[string]any{"id": "crm", "icon": "//evil.test/i.png", "upstream": up.URL}, []string{"/icon"}},
+		{map[string]any{"id": "crm", "name": "CRM\n<script>", "upstream": up.URL}, []string{"/name"}},
+		{map[string]any{"id": "crm", "name": strings.Repeat("n", 101), "upstream": up.URL}, []string{"/name"}},
+		{map[string]any{"id": "crm", "divisions": []string{"1", strings.Repeat("9", 65)}, "upstream": up.URL}, []string{"/divisions/1"}},
 	} {
 		resp, p := a.call(http.MethodPost, "apps", tc.body, "If-Match", a.etag)
 		if resp.StatusCode != http.StatusUnprocessableEntity || resp.Header.Get("Content-Type") != "application/problem+json" ||
