@@ -4,6 +4,7 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -103,9 +104,11 @@ type Handler struct {
 	api         *api.API
 	verifier    *session.Verifier
 	// manager runs the runtime management, and settings is its page; nil
-	// without Manage.
-	manager  *manager
-	settings *adminui.Page
+	// without Manage. stopPolling ends the poll, which polling waits for.
+	manager     *manager
+	settings    *adminui.Page
+	stopPolling context.CancelFunc
+	polling     sync.WaitGroup
 }
 
 // site is what an app's request and response read of the Handler's
@@ -230,12 +233,19 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("app not served as stored", zap.String("app", id), zap.String("problem", problem))
 	}
 	h.reg.Store(reg)
-	go h.run(ctx)
+	pollCtx, stop := context.WithCancel(ctx)
+	h.stopPolling = stop
+	h.polling.Go(func() { h.run(pollCtx) })
 	return nil
 }
 
-// Cleanup stops every backend the handler loaded.
+// Cleanup stops the poll of the shared registry, waiting for it to end,
+// and every backend the handler loaded.
 func (h *Handler) Cleanup() error {
+	if h.stopPolling != nil {
+		h.stopPolling()
+		h.polling.Wait()
+	}
 	h.applying.Lock()
 	defer h.applying.Unlock()
 	h.closed = true
