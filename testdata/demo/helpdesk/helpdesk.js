@@ -253,9 +253,13 @@ async function refresh() {
         applyManifest([]);
         continue;
       }
-      if (!user) {
+      // The session may have changed in another tab: follow the gateway.
+      if (!user || user.id !== me.user.id || user.role !== me.user.role ||
+          String(user.division_id) !== String(me.user.division_id)) {
+        const had = user !== null;
         user = me.user;
         showUser(user);
+        if (had) remountAll();
       }
       showSettings(me.can_manage === true);
       applyManifest(manifest && Array.isArray(manifest.apps) ? manifest.apps : []);
