@@ -469,7 +469,7 @@ func (h *Handler) write(ar *adminRequest, action string, edit change) (*listing,
 	}
 	if !etagMatches(match, cur.doc.Revision) {
 		p := newProblem(http.StatusPreconditionFailed, "stale_revision",
-			"the apps changed since revision %s: reload them (revision %d) and apply your change again", strings.Trim(match, `"`), cur.doc.Revision)
+			"the apps are at revision %d, not %s: reload them and apply your change again", cur.doc.Revision, strings.Trim(match, `"`))
 		rev := cur.doc.Revision
 		p.Revision = &rev
 		ar.w.Header().Set("ETag", etagOf(rev))
