@@ -78,6 +78,10 @@ var runtimeFields = append([]string{"id", "roles", "divisions", "upstream"}, ove
 // defaultPoll is the poll interval without one configured.
 const defaultPoll = 10 * time.Second
 
+// instanceExpiry is how long the record of an instance not heard from is
+// kept.
+const instanceExpiry = 24 * time.Hour
+
 // auditLimit is how many entries the document keeps in its audit trail.
 const auditLimit = 500
 
@@ -525,8 +529,8 @@ func (m *manager) selfRecord() instanceRecord {
 }
 
 // listInstances returns the records of every instance that shares the
-// storage, this one's from memory; err tells why the others could not be
-// read.
+// storage, this one's from memory, and deletes those not heard from for
+// instanceExpiry; err tells why the others could not be read.
 func (m *manager) listInstances(ctx context.Context) ([]instanceRecord, error) {
 	self := m.selfRecord()
 	out := []instanceRecord{self}
@@ -542,6 +546,12 @@ func (m *manager) listInstances(ctx context.Context) ([]instanceRecord, error) {
 		}
 		var rec instanceRecord
 		if json.Unmarshal(raw, &rec) != nil || rec.ID == self.ID {
+			continue
+		}
+		if time.Since(rec.SeenAt) > instanceExpiry {
+			// An instance gone for good (a container's data folder,
+			// and with it its id, lasts as long as the container).
+			_ = m.storage.Delete(ctx, key)
 			continue
 		}
 		rec.Self = false

@@ -346,6 +346,14 @@ func TestManageEndpointsAsAdminAndOwner(t *testing.T) {
 			if !strings.Contains(snippet, "app crm {") || !strings.Contains(snippet, "to "+up.URL) || !strings.Contains(snippet, "\tfavorite\n") {
 				t.Errorf("Caddyfile snippet = %q", snippet)
 			}
+			resp, plain := get(t, base+"/apps/_api/admin/export?format=caddyfile", a.tok)
+			if resp.StatusCode != http.StatusOK || plain != snippet {
+				t.Errorf("export as a Caddyfile = %d %q", resp.StatusCode, plain)
+			}
+			promoted := fmt.Sprintf("http://127.0.0.1:1 {\n\thelpdesk_apps {\n\t\tsession {\n\t\t\thmac_secret %s\n\t\t}\n%s\t}\n}\n", testSecret, snippet)
+			if _, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(promoted), nil); err != nil {
+				t.Errorf("the exported snippet does not adapt: %v\n%s", err, promoted)
+			}
 			a.must(http.StatusNoContent, http.MethodDelete, "apps/crm", nil)
 			a.must(http.StatusOK, http.MethodPost, "import", map[string]any{"apps": exp["apps"], "overrides": exp["overrides"]})
 			if apps := a.refresh(); apps["crm"]["favorite"] != true || apps["wiki"]["disabled"] != true {
@@ -474,6 +482,7 @@ func TestManageCaddyfileAppsPrecedence(t *testing.T) {
 		t.Fatalf("deactivated config app answers %d", resp.StatusCode)
 	}
 	a.must(http.StatusConflict, http.MethodDelete, "apps/static", nil)
+	a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL})
 
 	// Reload without the app: its overrides are kept, as an orphan.
 	addr := strings.TrimPrefix(base, "http://")
@@ -488,6 +497,9 @@ func TestManageCaddyfileAppsPrecedence(t *testing.T) {
 	loadCaddyfile(t, fmt.Sprintf(manageSite(storage, up.URL, "127.0.0.1/32"), addr))
 	if app := a.refresh()["static"]; app["favorite"] != true || app["disabled"] != true {
 		t.Fatalf("overrides after the app came back: %v", app)
+	}
+	if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the runtime app after two reloads answers %d", resp.StatusCode)
 	}
 }
 
@@ -524,23 +536,32 @@ func TestManageSurvivesRestart(t *testing.T) {
 	})
 }
 
-func TestManageDeactivationClosesWebSockets(t *testing.T) {
+func TestManageDeactivationAndDeletionCloseWebSockets(t *testing.T) {
 	echo := wsEcho(t, "crm")
 	base := startManaged(t, t.TempDir(), echo.URL, "127.0.0.1/32")
 	a := newAdmin(t, base, "admin")
 	a.refresh()
-	a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": echo.URL})
 	tok := token(t, agent("agent", 1))
-	conn := wsDial(t, base, "/apps/crm/ws", tok)
-	if got, err := wsSay(conn, "hi"); err != nil || got != "crm hi" {
-		t.Fatalf("echo = %q, %v", got, err)
-	}
-	a.must(http.StatusOK, http.MethodPatch, "apps/crm", map[string]any{"disabled": true})
-	if _, err := wsSay(conn, "still there?"); err == nil {
-		t.Fatal("a deactivated app's WebSocket is still open")
-	}
-	if resp, _ := get(t, base+"/apps/crm/", tok); resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("deactivated app answers %d", resp.StatusCode)
+	for _, tc := range []struct {
+		id, method string
+		body       any
+		status     int
+	}{
+		{"crm", http.MethodPatch, map[string]any{"disabled": true}, http.StatusOK},
+		{"wiki", http.MethodDelete, nil, http.StatusNoContent},
+	} {
+		a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": tc.id, "upstream": echo.URL})
+		conn := wsDial(t, base, "/apps/"+tc.id+"/ws", tok)
+		if got, err := wsSay(conn, "hi"); err != nil || got != "crm hi" {
+			t.Fatalf("%s: echo = %q, %v", tc.id, got, err)
+		}
+		a.must(tc.status, tc.method, "apps/"+tc.id, tc.body)
+		if _, err := wsSay(conn, "still there?"); err == nil {
+			t.Fatalf("%s: the WebSocket is still open after %s", tc.id, tc.method)
+		}
+		if resp, _ := get(t, base+"/apps/"+tc.id+"/", tok); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s answers %d after %s", tc.id, resp.StatusCode, tc.method)
+		}
 	}
 }
 
@@ -670,5 +691,48 @@ func TestSettingsPageIsForTheManageRolesOnly(t *testing.T) {
 	}
 	if resp, _ := get(t, base+"/apps/_admin", ""); resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != "/apps/_admin/" {
 		t.Errorf("/apps/_admin = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestManageListsInstances lists the instances sharing the storage: this
+// one first, one not heard from for three polls as stale, and one gone for
+// a day not at all, its record deleted.
+func TestManageListsInstances(t *testing.T) {
+	up := newUpstream(t)
+	storage := t.TempDir()
+	base := startManaged(t, storage, up.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	dirs, _ := filepath.Glob(filepath.Join(storage, "helpdesk_apps", "https-helpdesk-test-apps-*"))
+	if len(dirs) != 1 {
+		t.Fatalf("helpdesk folders: %v", dirs)
+	}
+	write := func(id string, seen time.Time) string {
+		file := filepath.Join(dirs[0], "instances", id+".json")
+		raw, _ := json.Marshal(instanceRecord{ID: id, Host: "elsewhere", Revision: 0, SeenAt: seen, AppliedAt: seen})
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	write("b-live", time.Now())
+	write("c-quiet", time.Now().Add(-time.Minute))
+	gone := write("a-gone", time.Now().Add(-25*time.Hour))
+
+	inst := a.must(http.StatusOK, http.MethodGet, "instances", nil)["instances"].([]any)
+	var got []string
+	for _, i := range inst {
+		i := i.(map[string]any)
+		got = append(got, fmt.Sprintf("%v self=%v stale=%v", i["host"], i["self"], i["stale"]))
+	}
+	host, _ := os.Hostname()
+	want := []string{host + " self=true stale=<nil>", "elsewhere self=<nil> stale=<nil>", "elsewhere self=<nil> stale=true"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("instances = %q, want %q", got, want)
+	}
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("the record of an instance gone for a day is still there: %v", err)
 	}
 }
