@@ -622,6 +622,31 @@ func TestManageKeepsServingWhenStorageFails(t *testing.T) {
 	if resp, p := a.call(http.MethodGet, "apps", nil); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("GET apps with a broken document = %d %v", resp.StatusCode, p)
 	}
+
+	// A document that reads but does not compile (two apps of one id, as
+	// no write through the API makes) is not served either.
+	dup := fmt.Sprintf(`{"revision":7,"apps":[{"id":"x","upstream":%[1]q},{"id":"x","upstream":%[1]q}],"overrides":{}}`, up.URL)
+	if err := os.WriteFile(files[0], []byte(dup), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		inst = a.must(http.StatusOK, http.MethodGet, "instances", nil)
+		self = inst["instances"].([]any)[0].(map[string]any)
+		if strings.Contains(fmt.Sprint(self["error"]), "compiling revision 7") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instances with a document that does not compile = %v", inst)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if self["revision"] != 1.0 {
+		t.Errorf("the instance serves revision %v, want the last good, 1", self["revision"])
+	}
+	if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the last registry is not served: %d", resp.StatusCode)
+	}
 }
 
 // TestManageChangesUnderLoad makes 100 admin changes to other apps (create,
