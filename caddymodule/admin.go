@@ -607,9 +607,9 @@ func (m *manager) decodeApp(fields map[string]json.RawMessage, at string) (*AppC
 		switch {
 		case slices.Contains(runtimeFields, name):
 		case name == "backend" || name == "origin":
-			errs = append(errs, fieldProblem{at + "/" + name, "set by the gateway for apps created here; name an upstream"})
+			errs = append(errs, fieldProblem{at + "/" + pointerToken(name), "set by the gateway for apps created here; name an upstream"})
 		default:
-			errs = append(errs, fieldProblem{at + "/" + name, "unknown field"})
+			errs = append(errs, fieldProblem{at + "/" + pointerToken(name), "unknown field"})
 		}
 	}
 	if len(errs) > 0 {
@@ -639,6 +639,12 @@ func (m *manager) decodeApp(fields map[string]json.RawMessage, at string) (*AppC
 		errs = append(errs, fieldProblem{at + "/upstream", detail})
 	}
 	return cfg, sortProblems(errs)
+}
+
+// pointerToken escapes a member name as a JSON pointer's reference token
+// (RFC 6901): "~" as "~0", "/" as "~1".
+func pointerToken(name string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(name)
 }
 
 // sortProblems sorts problems by pointer, for stable answers.
@@ -744,9 +750,9 @@ func (h *Handler) changeApp(ar *adminRequest, id string, patch bool) *problem {
 			case slices.Contains(m.overridable, name):
 				ov[name] = v
 			case shown[name] == nil:
-				errs = append(errs, fieldProblem{"/" + name, "unknown field"})
+				errs = append(errs, fieldProblem{"/" + pointerToken(name), "unknown field"})
 			case !jsonEqual(shown[name], v):
-				errs = append(errs, fieldProblem{"/" + name, "set in the Caddyfile; admins may change " + strings.Join(m.overridable, ", ")})
+				errs = append(errs, fieldProblem{"/" + pointerToken(name), "set in the Caddyfile; admins may change " + strings.Join(m.overridable, ", ")})
 			}
 		}
 		if len(errs) > 0 {
@@ -996,7 +1002,7 @@ func (h *Handler) importApps(ar *adminRequest) *problem {
 	var errs []fieldProblem
 	for name := range fields {
 		if name != "apps" && name != "overrides" && name != "revision" && name != "caddyfile" {
-			errs = append(errs, fieldProblem{"/" + name, "unknown field"})
+			errs = append(errs, fieldProblem{"/" + pointerToken(name), "unknown field"})
 		}
 	}
 	var rawApps []map[string]json.RawMessage
@@ -1028,7 +1034,7 @@ func (h *Handler) importApps(ar *adminRequest) *problem {
 	for id, ov := range overrides {
 		for name := range ov {
 			if !slices.Contains(m.overridable, name) {
-				errs = append(errs, fieldProblem{"/overrides/" + id + "/" + name, "not among manage.overrides"})
+				errs = append(errs, fieldProblem{"/overrides/" + pointerToken(id) + "/" + pointerToken(name), "not among manage.overrides"})
 			}
 		}
 	}

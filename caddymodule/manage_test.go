@@ -419,6 +419,7 @@ func TestManageAnswersInvalidInputWithPointers(t *testing.T) {
 		{map[string]any{"id": "crm", "upstream": "http://10.0.0.1:80"}, []string{"/upstream"}},
 		{map[string]any{"id": "crm", "upstream": up.URL + "/admin"}, []string{"/upstream"}},
 		{map[string]any{"id": "crm", "icon": "javascript:alert(1)", "upstream": up.URL}, []string{"/icon"}},
+		{map[string]any{"id": "crm", "a/b~c": 1, "upstream": up.URL}, []string{"/a~1b~0c"}},
 		{map[string]any{"id": "crm", "icon": "//evil.test/i.png", "upstream": up.URL}, []string{"/icon"}},
 		{map[string]any{"id": "crm", "name": "CRM\n<script>", "upstream": up.URL}, []string{"/name"}},
 		{map[string]any{"id": "crm", "name": strings.Repeat("n", 101), "upstream": up.URL}, []string{"/name"}},
