@@ -278,8 +278,8 @@ func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request, endpoint st
 // serveSettings serves the settings page, and its script and stylesheet,
 // to the manage roles; rest is the path after `<prefix>/_admin`.
 func (h *Handler) serveSettings(w http.ResponseWriter, r *http.Request, rest string) error {
-	if h.manager == nil {
-		return h.deny(w, r, http.StatusNotFound, nil, errors.New("apps are not managed at runtime here"))
+	if h.manager == nil || !h.manager.managesHere(r) {
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("apps are not managed at runtime on this host"))
 	}
 	if rest == "" {
 		http.Redirect(w, r, h.Prefix+"/"+settingsPath+"/", http.StatusPermanentRedirect)

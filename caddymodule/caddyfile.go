@@ -295,6 +295,13 @@ func (c *ManageConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&c.Site) {
 				return d.ArgErr()
 			}
+		case "host":
+			if !d.AllArgs(&c.Host) {
+				return d.ArgErr()
+			}
+			if _, err := validManageHost(c.Host); err != nil {
+				return d.Errf("manage: %v", err)
+			}
 		default:
 			return d.Errf("manage: unrecognized subdirective %s", field)
 		}

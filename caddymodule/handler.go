@@ -194,6 +194,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		CanManage: func(c session.Claims) bool {
 			return h.manager != nil && h.manager.mayManage(c)
 		},
+		SettingsPath: h.Prefix + "/" + settingsPath + "/",
 		Deny: func(w http.ResponseWriter, r *http.Request, status int, reason error) error {
 			return h.deny(w, r, status, nil, reason)
 		},
@@ -218,6 +219,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.manager, err = h.Manage.provision(ctx, h.Prefix, h.Session.Issuer, h.logger); err != nil {
 		return fmt.Errorf("manage: %w", err)
 	}
+	h.api.SettingsHost = h.manager.host
 	if h.settings, err = adminui.Load(); err != nil {
 		return fmt.Errorf("loading the settings page: %w", err)
 	}
@@ -305,6 +307,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	case api.Path:
 		name := strings.TrimPrefix(pl.Rest, "/")
 		if endpoint, ok := strings.CutPrefix(name, "admin/"); ok && h.manager != nil {
+			if !h.manager.managesHere(r) {
+				return h.deny(w, r, http.StatusNotFound, nil, errors.New("the management API is served on manage.host only"))
+			}
 			return h.serveAdmin(w, r, endpoint)
 		}
 		return h.api.ServeHTTP(w, r, name)
@@ -321,6 +326,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
+	if h.manager.hostsNoApps(r) {
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no app is served on the management host"))
+	}
 	app := h.acquire(pl.Name)
 	if app != nil && app.backend != nil {
 		defer app.backend.release()

@@ -62,6 +62,14 @@ type ManageConfig struct {
 	// 1s. Default: `10s`.
 	Poll caddy.Duration `json:"poll,omitempty"`
 
+	// Host is the one host that serves the settings page and the
+	// management API, and no app: an origin of their own, so that no app
+	// page can call the API with the session cookie of an admin who opens
+	// it (pages of one origin can script each other, whatever else they
+	// check). Without it they are served on every host the site serves,
+	// alongside the apps, which must then all be trusted.
+	Host string `json:"host,omitempty"`
+
 	// Site names this Helpdesk in storage keys, with the prefix. Two
 	// Helpdesks sharing a storage and a prefix need different names.
 	// Default: the session's issuer, or `default` without one.
@@ -167,6 +175,8 @@ type manager struct {
 	overridable []string
 	poll        time.Duration
 	storage     certmagic.Storage
+	// host is the management's own host, lower-case; empty: every host.
+	host string
 	// key is the document's storage key, lockName its lock's name,
 	// instances the folder of the instances' records.
 	key, lockName, instances string
@@ -180,6 +190,7 @@ type manager struct {
 // nothing yet.
 func (c *ManageConfig) provision(ctx caddy.Context, prefix, issuer string, logger *zap.Logger) (*manager, error) {
 	m := &manager{storage: ctx.Storage(), logger: logger, poll: time.Duration(c.Poll)}
+	var err error
 	if m.poll == 0 {
 		m.poll = defaultPoll
 	}
@@ -197,6 +208,9 @@ func (c *ManageConfig) provision(ctx caddy.Context, prefix, issuer string, logge
 		}
 		m.roles = append(m.roles, lower)
 	}
+	if m.host, err = validManageHost(c.Host); err != nil {
+		return nil, err
+	}
 	m.overridable = c.Overrides
 	if len(m.overridable) == 0 {
 		m.overridable = []string{"order", "favorite", "disabled"}
@@ -206,7 +220,6 @@ func (c *ManageConfig) provision(ctx caddy.Context, prefix, issuer string, logge
 			return nil, fmt.Errorf("overrides: %q cannot be overridden (want any of %s)", f, strings.Join(overridable, ", "))
 		}
 	}
-	var err error
 	if m.allow, err = upstreams.Parse(c.Upstreams, []string{caddy.DefaultAdminListen}); err != nil {
 		return nil, fmt.Errorf("upstreams: %w", err)
 	}
@@ -228,6 +241,40 @@ func (c *ManageConfig) provision(ctx caddy.Context, prefix, issuer string, logge
 	m.self.Host, _ = os.Hostname()
 	m.self.PID = os.Getpid()
 	return m, nil
+}
+
+// validManageHost checks manage.host: a host name or address, without a
+// scheme, port or path; it returns it in lower case.
+func validManageHost(host string) (string, error) {
+	if host == "" {
+		return "", nil
+	}
+	lower := strings.ToLower(host)
+	if strings.ContainsAny(lower, ":/@?#*{} ") || !strings.ContainsFunc(lower, func(r rune) bool { return r != '.' }) {
+		return "", fmt.Errorf("host %q: must be a host name, such as apps-admin.example.com, with no scheme, port or path", host)
+	}
+	return lower, nil
+}
+
+// requestHost is the host a request was sent to, lower-case, without its
+// port.
+func requestHost(r *http.Request) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// managesHere reports whether the request's host serves the management.
+func (m *manager) managesHere(r *http.Request) bool {
+	return m.host == "" || requestHost(r) == m.host
+}
+
+// hostsNoApps reports whether the request's host is the management's own,
+// where no app is served.
+func (m *manager) hostsNoApps(r *http.Request) bool {
+	return m != nil && m.host != "" && requestHost(r) == m.host
 }
 
 // storageName is a storage key segment for a site and prefix: readable,

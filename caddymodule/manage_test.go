@@ -762,3 +762,48 @@ func TestManageListsInstances(t *testing.T) {
 		t.Errorf("the record of an instance gone for a day is still there: %v", err)
 	}
 }
+
+// TestManageHostKeepsAppsOffTheManagementOrigin serves the management on a
+// host of its own: there, no app; elsewhere, no management. No app page
+// then shares an origin with the API an admin's cookie opens.
+func TestManageHostKeepsAppsOffTheManagementOrigin(t *testing.T) {
+	up := newUpstream(t)
+	addr := freeAddr(t)
+	_, port, _ := strings.Cut(addr, ":")
+	cfg := strings.Replace(fmt.Sprintf(manageSite(t.TempDir(), up.URL, "127.0.0.1/32"), addr), "http://"+addr+" {", "http://:"+port+" {", 1)
+	cfg = strings.Replace(cfg, "\t\t\tpoll 1s\n", "\t\t\tpoll 1s\n\t\t\thost Admin.Helpdesk.Test\n", 1)
+	startWholeCaddyfile(t, cfg)
+	base := "http://" + addr
+	adminTok := newAdmin(t, base, "admin").tok
+	at := func(host, path string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Host = host
+		req.AddCookie(&http.Cookie{Name: "hd_session", Value: adminTok})
+		req.Header.Set("Accept", "text/html")
+		resp, _ := do(t, req)
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		host, path string
+		want       int
+	}{
+		{"admin.helpdesk.test", "/apps/_admin/", http.StatusOK},
+		{"admin.helpdesk.test:" + port, "/apps/_api/admin/apps", http.StatusOK},
+		{"admin.helpdesk.test", "/apps/static/", http.StatusNotFound},
+		{"admin.helpdesk.test", "/apps/_api/me", http.StatusOK},
+		{"apps.helpdesk.test", "/apps/static/", http.StatusOK},
+		{"apps.helpdesk.test", "/apps/_admin/", http.StatusNotFound},
+		{"apps.helpdesk.test", "/apps/_api/admin/apps", http.StatusNotFound},
+		{"127.0.0.1", "/apps/_api/admin/apps", http.StatusNotFound},
+	} {
+		if got := at(tc.host, tc.path); got != tc.want {
+			t.Errorf("%s%s = %d, want %d", tc.host, tc.path, got, tc.want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/apps/_api/me", nil)
+	req.Host = "apps.helpdesk.test"
+	req.Header.Set("Authorization", "Bearer "+adminTok)
+	if _, body := do(t, req); !strings.Contains(body, `"settings_url":"http://admin.helpdesk.test/apps/_admin/"`) {
+		t.Errorf("me on the apps host = %s", body)
+	}
+}

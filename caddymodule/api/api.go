@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -35,6 +36,9 @@ type API struct {
 	JWKS func() []byte
 	// CanManage reports whether the user may manage apps.
 	CanManage func(session.Claims) bool
+	// SettingsPath is the path of the settings page, and SettingsHost the
+	// host that serves it ("": the request's).
+	SettingsPath, SettingsHost string
 	// Deny answers a request refused with status, for reason.
 	Deny func(w http.ResponseWriter, r *http.Request, status int, reason error) error
 }
@@ -94,12 +98,18 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) err
 	w.Header().Set("Cache-Control", "private, no-store")
 	var body any
 	if name == "me" {
-		body = struct {
-			User      user  `json:"user"`
-			ExpiresAt int64 `json:"expires_at"`
-			CanManage bool  `json:"can_manage"`
-		}{user{claims.UserID, claims.Name, claims.Email, claims.Role, claims.Division}, claims.Expiry.Unix(),
-			a.CanManage != nil && a.CanManage(claims)}
+		me := struct {
+			User        user   `json:"user"`
+			ExpiresAt   int64  `json:"expires_at"`
+			CanManage   bool   `json:"can_manage"`
+			SettingsURL string `json:"settings_url,omitempty"`
+		}{User: user{claims.UserID, claims.Name, claims.Email, claims.Role, claims.Division}, ExpiresAt: claims.Expiry.Unix(),
+			CanManage: a.CanManage != nil && a.CanManage(claims)}
+		if me.CanManage {
+			host := cmp.Or(a.SettingsHost, r.Host)
+			me.SettingsURL = RequestScheme(r) + "://" + host + a.SettingsPath
+		}
+		body = me
 	} else {
 		body = struct {
 			Apps []ManifestApp `json:"apps"`

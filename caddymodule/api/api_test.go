@@ -68,8 +68,10 @@ func testAPI() *API {
 				{ManifestApp: ManifestApp{ID: "wiki", Name: "Wiki", Placement: "main_menu", Mode: "embed"}, Path: "/apps/wiki/", Allows: func(session.Claims) error { return nil }},
 			}
 		},
-		JWKS:      func() []byte { return []byte(`{"keys":[]}`) },
-		CanManage: func(c session.Claims) bool { return c.Role == "admin" },
+		JWKS:         func() []byte { return []byte(`{"keys":[]}`) },
+		CanManage:    func(c session.Claims) bool { return c.Role == "admin" },
+		SettingsPath: "/apps/_admin/",
+		SettingsHost: "admin.helpdesk.test",
 		Deny: func(w http.ResponseWriter, r *http.Request, status int, reason error) error {
 			http.Error(w, reason.Error(), status)
 			return nil
@@ -118,7 +120,7 @@ func TestAPIEndpoints(t *testing.T) {
 		{"me", "GET", "/me", []string{"X-Test-Role", "agent"}, 200,
 			`{"user":{"id":"u-1","name":"","email":"","role":"agent","division_id":"3"},"expires_at":1900000000,"can_manage":false}`},
 		{"an admin's me", "GET", "/me", []string{"X-Test-Role", "admin"}, 200,
-			`{"user":{"id":"u-1","name":"","email":"","role":"admin","division_id":"3"},"expires_at":1900000000,"can_manage":true}`},
+			`{"user":{"id":"u-1","name":"","email":"","role":"admin","division_id":"3"},"expires_at":1900000000,"can_manage":true,"settings_url":"http://admin.helpdesk.test/apps/_admin/"}`},
 		{"another endpoint", "GET", "/nope", nil, 404, "no such API endpoint"},
 		{"another method", "POST", "/apps", []string{"X-Test-Role", "agent"}, 405, "method not allowed"},
 	} {

@@ -216,7 +216,7 @@ function showUser(u) {
   document.getElementById("who").textContent = u ? u.name + " · " + u.role + " · division " + u.division_id : "not signed in";
 }
 
-function showSettings(canManage) {
+function showSettings(canManage, url) {
   let link = document.getElementById("settings-link");
   if (!canManage) {
     if (link) link.remove();
@@ -225,7 +225,7 @@ function showSettings(canManage) {
   if (!link) {
     link = document.createElement("a");
     link.id = "settings-link";
-    link.href = SETTINGS_URL;
+    link.href = url || SETTINGS_URL;
     link.textContent = "Settings";
     document.getElementById("who").after(link);
   }
@@ -261,7 +261,7 @@ async function refresh() {
         showUser(user);
         if (had) remountAll();
       }
-      showSettings(me.can_manage === true);
+      showSettings(me.can_manage === true, me.settings_url);
       applyManifest(manifest && Array.isArray(manifest.apps) ? manifest.apps : []);
     } while (again);
   } catch (err) {
