@@ -508,6 +508,8 @@ func (h *Handler) write(ar *adminRequest, action string, edit change) (*listing,
 			p.retryAfter = 5
 			return nil, p
 		}
+		m.writes.Add(1)
+		m.saw(doc.Revision)
 		return next, nil
 	})
 	if err != nil {

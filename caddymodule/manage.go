@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -182,6 +183,11 @@ type manager struct {
 	key, lockName, instances string
 	logger                   *zap.Logger
 
+	// highest is the highest revision read; writes counts the writes
+	// this instance made, so that a poll that read the document before
+	// one does not install what it read after it.
+	highest, writes atomic.Uint64
+
 	mu   sync.Mutex
 	self instanceRecord
 }
@@ -296,11 +302,17 @@ func storageName(site, prefix string) string {
 	return strings.Trim(slug.String(), "-") + "-" + hex.EncodeToString(sum[:4])
 }
 
-// load reads the document; a document never written is empty, at revision
-// 0.
+// load reads the document. A document never written is empty, at
+// revision 0; but once a revision above 0 was read, a missing document is
+// an error, not an empty registry: storage that lost it (a failover to an
+// empty replica, a wrong bucket) must not bring back the apps admins
+// deactivated and drop the ones they created.
 func (m *manager) load(ctx context.Context) (*document, error) {
 	raw, err := m.storage.Load(ctx, m.key)
 	if errors.Is(err, fs.ErrNotExist) {
+		if seen := m.highest.Load(); seen > 0 {
+			return nil, fmt.Errorf("the shared registry %s is missing, though revision %d was read before", m.key, seen)
+		}
 		return &document{Overrides: map[string]map[string]json.RawMessage{}}, nil
 	}
 	if err != nil {
@@ -310,10 +322,24 @@ func (m *manager) load(ctx context.Context) (*document, error) {
 	if err := json.Unmarshal(raw, doc); err != nil {
 		return nil, fmt.Errorf("reading the shared registry %s: %w", m.key, err)
 	}
+	if slices.Contains(doc.Apps, nil) {
+		return nil, fmt.Errorf("reading the shared registry %s: an app is null", m.key)
+	}
 	if doc.Overrides == nil {
 		doc.Overrides = map[string]map[string]json.RawMessage{}
 	}
+	m.saw(doc.Revision)
 	return doc, nil
+}
+
+// saw notes that revision was read or written.
+func (m *manager) saw(revision uint64) {
+	for {
+		seen := m.highest.Load()
+		if revision <= seen || m.highest.CompareAndSwap(seen, revision) {
+			return
+		}
+	}
 }
 
 // store writes the document; the caller holds the lock.
@@ -453,9 +479,15 @@ func remarshal(fields map[string]json.RawMessage, v any) error {
 }
 
 // install compiles the document with the config's apps and swaps the
-// result in; a failed compile keeps the current registry.
-func (h *Handler) install(doc *document) error {
+// result in; a failed compile keeps the current registry. writes is the
+// manager's count of writes when the document was read: if this instance
+// wrote since, what was read is older than what it serves, and is not
+// installed.
+func (h *Handler) install(doc *document, writes uint64) error {
 	return h.update(func(prev *registry) (*registry, error) {
+		if h.manager.writes.Load() != writes {
+			return nil, nil
+		}
 		return h.compileDocument(doc, prev)
 	})
 }
@@ -523,9 +555,10 @@ func (h *Handler) run(ctx context.Context) {
 // changes or ends.
 func (h *Handler) refresh(ctx context.Context) {
 	m := h.manager
+	writes := m.writes.Load()
 	doc, err := m.load(ctx)
 	if err == nil && doc.Revision != h.reg.Load().doc.Revision {
-		if err = h.install(doc); err != nil {
+		if err = h.install(doc, writes); err != nil {
 			err = fmt.Errorf("compiling revision %d: %w", doc.Revision, err)
 		}
 	}

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -647,6 +648,58 @@ func TestManageKeepsServingWhenStorageFails(t *testing.T) {
 	}
 	if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the last registry is not served: %d", resp.StatusCode)
+	}
+
+	// A null app, and then no document at all (a storage failed over to
+	// an empty replica): neither is an empty registry.
+	for _, tc := range []struct {
+		broken func() error
+		want   string
+	}{
+		{func() error { return os.WriteFile(files[0], []byte(`{"revision":8,"apps":[null]}`), 0o600) }, "an app is null"},
+		{func() error { return os.Remove(files[0]) }, "is missing, though revision 7 was read before"},
+	} {
+		if err := tc.broken(); err != nil {
+			t.Fatal(err)
+		}
+		deadline = time.Now().Add(5 * time.Second)
+		for !strings.Contains(fmt.Sprint(self["error"]), tc.want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("instances = %v, want an error saying %q", inst, tc.want)
+			}
+			time.Sleep(200 * time.Millisecond)
+			inst = a.must(http.StatusOK, http.MethodGet, "instances", nil)
+			self = inst["instances"].([]any)[0].(map[string]any)
+		}
+		if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK || self["revision"] != 1.0 {
+			t.Fatalf("%s: the last registry is not served: %d, revision %v", tc.want, resp.StatusCode, self["revision"])
+		}
+	}
+}
+
+// TestManagePollNeverUndoesAWrite installs what a poll read before this
+// instance's own write: it is older than what the instance serves, and is
+// not installed.
+func TestManagePollNeverUndoesAWrite(t *testing.T) {
+	up := newUpstream(t)
+	base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+	h := runningHandler(t)
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	writes := h.manager.writes.Load()
+	old, err := h.manager.load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL})
+	if err := h.install(old, writes); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.reg.Load().doc.Revision; got != 1 {
+		t.Fatalf("the instance serves revision %d after a stale poll, want 1", got)
+	}
+	if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the app written answers %d", resp.StatusCode)
 	}
 }
 
