@@ -99,10 +99,7 @@ func (h *Handler) list(doc *document) *listing {
 	l := &listing{doc: doc}
 	locked := slices.DeleteFunc(slices.Clone(runtimeFields), func(f string) bool { return slices.Contains(m.overridable, f) })
 	for _, c := range h.Apps {
-		shown := c
-		if cfg, err := m.override(c, doc.Overrides[c.ID]); err == nil {
-			shown = cfg
-		}
+		shown, _ := m.override(c, doc.Overrides[c.ID])
 		l.apps = append(l.apps, view(shown, sourceCaddyfile, locked, problems[c.ID]))
 	}
 	for _, r := range doc.Apps {
@@ -643,6 +640,18 @@ func (m *manager) decodeApp(fields map[string]json.RawMessage, at string) (*AppC
 	return cfg, sortProblems(errs)
 }
 
+// overrideProblem points at an invalid override, name, below at.
+func overrideProblem(at, name string, err error) fieldProblem {
+	pointer := at + "/" + pointerToken(name)
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		return fieldProblem{pointer, "must be " + jsonKind(te.Type)}
+	}
+	if fe, ok := errors.AsType[*fieldError](err); ok {
+		return fieldProblem{at + "/" + fe.pointer, fe.detail}
+	}
+	return fieldProblem{pointer, err.Error()}
+}
+
 // pointerToken escapes a member name as a JSON pointer's reference token
 // (RFC 6901): "~" as "~0", "/" as "~1".
 func pointerToken(name string) string {
@@ -764,13 +773,17 @@ func (h *Handler) changeApp(ar *adminRequest, id string, patch bool) *problem {
 			if c.ID != id {
 				continue
 			}
-			cfg, err := m.override(c, ov)
-			if err != nil {
-				fe, ok := errors.AsType[*fieldError](err)
-				if ok {
-					return "", nil, nil, invalid([]fieldProblem{{"/" + fe.pointer, fe.detail}})
+			cfg := c
+			for _, name := range slices.Sorted(maps.Keys(ov)) {
+				next, err := applyOverride(cfg, name, ov[name])
+				if err != nil {
+					errs = append(errs, overrideProblem("", name, err))
+					continue
 				}
-				return "", nil, nil, invalid([]fieldProblem{{"", err.Error()}})
+				cfg = next
+			}
+			if len(errs) > 0 {
+				return "", nil, nil, invalid(errs)
 			}
 			// Overrides that equal the config's own values are not kept.
 			own, _ := jsonFields(view(c, sourceCaddyfile, nil, ""))
@@ -1033,10 +1046,22 @@ func (h *Handler) importApps(ar *adminRequest) *problem {
 		}
 		apps = append(apps, cfg)
 	}
+	for _, member := range []string{"apps", "overrides"} {
+		if _, ok := fields[member]; !ok {
+			errs = append(errs, fieldProblem{"/" + member, "required: an import replaces the apps created here and the overrides, so it names both (empty to remove them all)"})
+		}
+	}
 	for id, ov := range overrides {
-		for name := range ov {
+		app := &AppConfig{ID: id}
+		if i := slices.IndexFunc(h.Apps, func(c *AppConfig) bool { return c.ID == id }); i >= 0 {
+			app = h.Apps[i]
+		}
+		at := "/overrides/" + pointerToken(id)
+		for _, name := range slices.Sorted(maps.Keys(ov)) {
 			if !slices.Contains(m.overridable, name) {
-				errs = append(errs, fieldProblem{"/overrides/" + pointerToken(id) + "/" + pointerToken(name), "not among manage.overrides"})
+				errs = append(errs, fieldProblem{at + "/" + pointerToken(name), "not among manage.overrides"})
+			} else if _, err := applyOverride(app, name, ov[name]); err != nil {
+				errs = append(errs, overrideProblem(at, name, err))
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -358,20 +359,16 @@ func (m *manager) store(ctx context.Context, doc *document) error {
 // the config's, with the overrides admins may make, and the runtime apps,
 // each given a reverse_proxy to its upstream. A runtime app that is not
 // valid any more (its id now the config's, its upstream no longer
-// allowed) is left out, and so is an override ops no longer allow; each
-// is reported in problems, by app id.
+// allowed) is left out, and so is an override ops no longer allow or
+// whose value is invalid; each is reported in problems, by app id.
 func (m *manager) merge(static []*AppConfig, doc *document) (configs []*AppConfig, problems map[string]string) {
 	problems = make(map[string]string)
 	for _, c := range static {
-		if ov := doc.Overrides[c.ID]; len(ov) > 0 {
-			cfg, err := m.override(c, ov)
-			if err != nil {
-				problems[c.ID] = err.Error()
-			} else {
-				c = cfg
-			}
+		cfg, notes := m.override(c, doc.Overrides[c.ID])
+		if len(notes) > 0 {
+			problems[c.ID] = strings.Join(notes, "; ")
 		}
-		configs = append(configs, c)
+		configs = append(configs, cfg)
 	}
 	for _, r := range doc.Apps {
 		if slices.ContainsFunc(static, func(c *AppConfig) bool { return c.ID == r.ID }) {
@@ -388,26 +385,48 @@ func (m *manager) merge(static []*AppConfig, doc *document) (configs []*AppConfi
 	return configs, problems
 }
 
-// override returns a copy of c with the fields of ov admins may override
-// set; an error names a field ops no longer let admins override, or an
-// invalid value, and leaves c as it is.
-func (m *manager) override(c *AppConfig, ov map[string]json.RawMessage) (*AppConfig, error) {
+// override returns c with the overrides of ov applied one by one: a field
+// ops no longer let admins override keeps the config's value, and so does
+// one whose value is invalid, each noted. An override to deactivate the
+// app that cannot be read deactivates it all the same: what an admin
+// hid stays hidden.
+func (m *manager) override(c *AppConfig, ov map[string]json.RawMessage) (*AppConfig, []string) {
+	var notes []string
+	for _, name := range slices.Sorted(maps.Keys(ov)) {
+		if !slices.Contains(m.overridable, name) {
+			notes = append(notes, fmt.Sprintf("override of %s not applied: not among manage.overrides", name))
+			continue
+		}
+		next, err := applyOverride(c, name, ov[name])
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("override of %s not applied: %v", name, err))
+			if name == "disabled" && !c.Disabled {
+				hidden := *c
+				hidden.Disabled = true
+				next = &hidden
+			} else {
+				continue
+			}
+		}
+		c = next
+	}
+	return c, notes
+}
+
+// applyOverride returns a copy of c with the field name set to v, checked;
+// an error is a *json.UnmarshalTypeError or a *fieldError.
+func applyOverride(c *AppConfig, name string, v json.RawMessage) (*AppConfig, error) {
 	fields, err := jsonFields(c)
 	if err != nil {
 		return nil, err
 	}
-	for name, v := range ov {
-		if !slices.Contains(m.overridable, name) {
-			return nil, fmt.Errorf("overrides not applied: %s is not among manage.overrides", name)
-		}
-		fields[name] = v
-	}
+	fields[name] = v
 	out := new(AppConfig)
 	if err := remarshal(fields, out); err != nil {
-		return nil, fmt.Errorf("overrides not applied: %w", err)
+		return nil, err
 	}
 	if err := out.validate(); err != nil {
-		return nil, fmt.Errorf("overrides not applied: %w", err)
+		return nil, err
 	}
 	return out, nil
 }

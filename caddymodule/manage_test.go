@@ -299,7 +299,7 @@ func TestManageEndpointsAsAdminAndOwner(t *testing.T) {
 			a.must(http.StatusOK, http.MethodDelete, "apps/zeta?dry_run=true", nil)
 			a.must(http.StatusOK, http.MethodPatch, "apps/crm?dry_run=true", map[string]any{"disabled": true})
 			a.must(http.StatusOK, http.MethodPut, "order/main_menu?dry_run=true", map[string]any{"ids": []string{"wiki", "static", "zeta"}})
-			a.must(http.StatusOK, http.MethodPost, "import?dry_run=true", map[string]any{"apps": []any{}})
+			a.must(http.StatusOK, http.MethodPost, "import?dry_run=true", map[string]any{"apps": []any{}, "overrides": map[string]any{}})
 			if apps := a.refresh(); a.etag != etag || len(apps) != 4 || apps["crm"]["disabled"] != false || apps["zeta"]["order"] != 1.0 {
 				t.Fatalf("after dry runs: etag %s (was %s), apps %v", a.etag, etag, apps)
 			}
@@ -484,6 +484,18 @@ func TestManageCaddyfileAppsPrecedence(t *testing.T) {
 		t.Fatalf("deactivated config app answers %d", resp.StatusCode)
 	}
 	a.must(http.StatusConflict, http.MethodDelete, "apps/static", nil)
+	for _, tc := range []struct {
+		body any
+		want []string
+	}{
+		{map[string]any{"apps": []any{}, "overrides": map[string]any{"static": map[string]any{"disabled": true, "order": "7"}}}, []string{"/overrides/static/order"}},
+		{map[string]any{"apps": []any{}, "overrides": map[string]any{"static": map[string]any{"roles": []string{"admin"}}}}, []string{"/overrides/static/roles"}},
+		{map[string]any{"overrides": map[string]any{}}, []string{"/apps"}},
+	} {
+		if p := a.must(http.StatusUnprocessableEntity, http.MethodPost, "import", tc.body); !slices.Equal(pointers(p), tc.want) {
+			t.Errorf("import %v = %v, want pointers %v", tc.body, p, tc.want)
+		}
+	}
 	a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL})
 
 	// Reload without the app: its overrides are kept, as an orphan.
@@ -502,6 +514,48 @@ func TestManageCaddyfileAppsPrecedence(t *testing.T) {
 	}
 	if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the runtime app after two reloads answers %d", resp.StatusCode)
+	}
+}
+
+// TestManageAppliesOverridesOneByOne stores overrides that ops no longer
+// allow, or that are invalid, beside one that is fine: each is judged on
+// its own, and an app an admin deactivated stays hidden.
+func TestManageAppliesOverridesOneByOne(t *testing.T) {
+	up := newUpstream(t)
+	storage := t.TempDir()
+	base := startManaged(t, storage, up.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	a.must(http.StatusOK, http.MethodPatch, "apps/static", map[string]any{"favorite": true})
+	files, _ := filepath.Glob(filepath.Join(storage, "helpdesk_apps", "*", "registry.json"))
+	for _, tc := range []struct {
+		overrides string
+		status    int
+		favorite  any
+	}{
+		{`{"disabled":true,"name":"Renamed","favorite":true}`, http.StatusNotFound, true},
+		{`{"disabled":"yes","favorite":true}`, http.StatusNotFound, true},
+		{`{"placement":"nowhere","favorite":true}`, http.StatusOK, true},
+	} {
+		rev := a.must(http.StatusOK, http.MethodGet, "apps", nil)["revision"].(float64) + 1
+		doc := fmt.Sprintf(`{"revision":%d,"apps":[],"overrides":{"static":%s}}`, int(rev), tc.overrides)
+		if err := os.WriteFile(files[0], []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for runningHandler(t).reg.Load().doc.Revision != uint64(rev) {
+			if time.Now().After(deadline) {
+				t.Fatalf("revision %d was not installed", int(rev))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if resp, _ := get(t, base+"/apps/static/", token(t, agent("agent", 1))); resp.StatusCode != tc.status {
+			t.Errorf("overrides %s: the app answers %d, want %d", tc.overrides, resp.StatusCode, tc.status)
+		}
+		app := a.refresh()["static"]
+		if app["favorite"] != tc.favorite || !strings.Contains(fmt.Sprint(app["problem"]), "not applied") {
+			t.Errorf("overrides %s: listed as %v", tc.overrides, app)
+		}
 	}
 }
 
