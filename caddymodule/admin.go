@@ -630,12 +630,14 @@ func (m *manager) decodeApp(fields map[string]json.RawMessage, at string) (*AppC
 	}
 	if cfg.Upstream == "" {
 		errs = append(errs, fieldProblem{at + "/upstream", "required: the URL of the tool, such as http://crm.internal:8080"})
-	} else if _, _, err := m.allow.Check(cfg.Upstream); err != nil {
+	} else if scheme, dial, err := m.allow.Check(cfg.Upstream); err != nil {
 		detail := err.Error()
 		if len(m.allow.Patterns()) == 0 {
 			detail = "no upstream is allowed: ops have listed none in manage.upstreams"
 		}
 		errs = append(errs, fieldProblem{at + "/upstream", detail})
+	} else {
+		cfg.Upstream = scheme + "://" + dial
 	}
 	return cfg, sortProblems(errs)
 }
@@ -950,21 +952,35 @@ func (h *Handler) export(ar *adminRequest) *problem {
 }
 
 // caddyfileSnippet writes apps as `app` blocks of the helpdesk_apps
-// directive, for ops to move them into the Caddyfile.
+// directive, for ops to move them into the Caddyfile. A value the
+// Caddyfile cannot carry as it is (one holding `{$`, which the Caddyfile
+// replaces with an environment variable before anything else, or ending
+// in a backslash) is left out, with a comment that says so.
 func caddyfileSnippet(apps []*AppConfig) string {
 	var b strings.Builder
+	line := func(field string, values ...string) {
+		quoted := make([]string, len(values))
+		for i, v := range values {
+			if strings.Contains(v, "{$") || strings.HasSuffix(v, `\`) {
+				fmt.Fprintf(&b, "\t# %s: left out, as the Caddyfile would not read it as it is; set it by hand\n", field)
+				return
+			}
+			quoted[i] = `"` + strings.ReplaceAll(v, `"`, `\"`) + `"`
+		}
+		fmt.Fprintf(&b, "\t%s %s\n", field, strings.Join(quoted, " "))
+	}
 	for _, a := range apps {
 		fmt.Fprintf(&b, "app %s {\n", a.ID)
 		for _, kv := range [][2]string{{"name", a.Name}, {"icon", a.Icon}, {"placement", a.Placement}, {"mode", a.Mode}} {
 			if kv[1] != "" {
-				fmt.Fprintf(&b, "\t%s %s\n", kv[0], caddyfileQuote(kv[1]))
+				line(kv[0], kv[1])
 			}
 		}
 		if len(a.Roles) > 0 {
-			fmt.Fprintf(&b, "\troles %s\n", strings.Join(quoteAll(a.Roles), " "))
+			line("roles", a.Roles...)
 		}
 		if len(a.Divisions) > 0 {
-			fmt.Fprintf(&b, "\tdivisions %s\n", strings.Join(quoteAll(a.Divisions), " "))
+			line("divisions", a.Divisions...)
 		}
 		if a.Order != 0 {
 			fmt.Fprintf(&b, "\torder %d\n", a.Order)
@@ -987,23 +1003,6 @@ func caddyfileSnippet(apps []*AppConfig) string {
 		fmt.Fprintf(&b, "\tto %s\n}\n", a.Upstream)
 	}
 	return b.String()
-}
-
-// caddyfileQuote quotes a Caddyfile token when it needs it.
-func caddyfileQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n\"'`{}#\\") {
-		return s
-	}
-	return strconv.Quote(s)
-}
-
-// quoteAll quotes each token.
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = caddyfileQuote(s)
-	}
-	return out
 }
 
 // importApps replaces the apps created at runtime and the overrides with

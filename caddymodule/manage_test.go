@@ -496,7 +496,10 @@ func TestManageCaddyfileAppsPrecedence(t *testing.T) {
 			t.Errorf("import %v = %v, want pointers %v", tc.body, p, tc.want)
 		}
 	}
-	a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL})
+	created := a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": "HTTP://" + strings.TrimPrefix(up.URL, "http://") + "/"})
+	if got := created["app"].(map[string]any)["upstream"]; got != up.URL {
+		t.Errorf("upstream stored as %v, want %s", got, up.URL)
+	}
 
 	// Reload without the app: its overrides are kept, as an orphan.
 	addr := strings.TrimPrefix(base, "http://")
@@ -912,5 +915,34 @@ func TestManageHostKeepsAppsOffTheManagementOrigin(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+adminTok)
 	if _, body := do(t, req); !strings.Contains(body, `"settings_url":"http://admin.helpdesk.test/apps/_admin/"`) {
 		t.Errorf("me on the apps host = %s", body)
+	}
+}
+
+// TestExportedSnippetAdaptsAsWritten adapts the snippet of apps whose
+// values the Caddyfile would misread: an environment variable in a name
+// must not become its value, quotes and heredoc markers stay text.
+func TestExportedSnippetAdaptsAsWritten(t *testing.T) {
+	t.Setenv("HD_EXPORT_SECRET", "s3cr3t-value")
+	no := false
+	apps := []*AppConfig{
+		{ID: "crm", Name: "{$HD_EXPORT_SECRET}", Icon: "/i.png", Roles: []string{"agent"}, Upstream: "http://crm.internal:8080"},
+		{ID: "wiki", Name: `Team "wiki" <<EOF`, Divisions: []string{"1", "a b"}, Inject: &no, RewriteLinks: true, Upstream: "https://[fd00::5]:443"},
+	}
+	snippet := caddyfileSnippet(apps)
+	promoted := fmt.Sprintf("http://127.0.0.1:1 {\n\thelpdesk_apps {\n\t\tsession {\n\t\t\thmac_secret %s\n\t\t}\n%s\t}\n}\n", testSecret, snippet)
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(promoted), nil)
+	if err != nil {
+		t.Fatalf("the snippet does not adapt: %v\n%s", err, snippet)
+	}
+	if strings.Contains(string(out), "s3cr3t") {
+		t.Fatalf("the snippet let the Caddyfile read an environment variable:\n%s", snippet)
+	}
+	for _, want := range []string{`"name":"Team \"wiki\" \u003c\u003cEOF"`, `"divisions":["1","a b"]`, `"inject":false`, `"rewrite_links":true`, `"dial":"[fd00::5]:443"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("adapted snippet lacks %s:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(snippet, "# name: left out") {
+		t.Errorf("the snippet does not say what it left out:\n%s", snippet)
 	}
 }
