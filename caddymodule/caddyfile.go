@@ -77,6 +77,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 	if err := handler.unmarshalCaddyfile(h); err != nil {
 		return nil, err
 	}
+	// Runtime apps must never reach Caddy's admin endpoint, wherever the
+	// admin global option moved it.
+	if admin, ok := h.Option("admin").(*caddy.AdminConfig); ok && handler.Manage != nil && admin.Listen != "" &&
+		!slices.Contains(handler.Manage.Refuse, admin.Listen) {
+		handler.Manage.Refuse = append(handler.Manage.Refuse, admin.Listen)
+	}
 	return h.NewRoute(nil, handler), nil
 }
 
@@ -295,6 +301,17 @@ func (c *ManageConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&c.Site) {
 				return d.ArgErr()
 			}
+		case "refuse":
+			addrs := d.RemainingArgs()
+			if len(addrs) == 0 {
+				return d.Errf("manage: refuse: expected at least one address")
+			}
+			for _, addr := range addrs {
+				if _, err := caddy.ParseNetworkAddress(addr); err != nil {
+					return d.Errf("manage: refuse %q: %v", addr, err)
+				}
+			}
+			c.Refuse = append(c.Refuse, addrs...)
 		case "host":
 			if !d.AllArgs(&c.Host) {
 				return d.ArgErr()

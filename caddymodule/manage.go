@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,13 @@ type ManageConfig struct {
 	// always refused. Empty: admins may create no app, only change the
 	// overrides of the apps in the config.
 	Upstreams []string `json:"upstreams,omitempty"`
+
+	// Refuse lists more listener addresses, as `host:port` (`:port` for
+	// every address), that runtime apps may never reach, whatever
+	// Upstreams allows. Caddy's admin endpoint (`localhost:2019`, or
+	// `CADDY_ADMIN`) is always refused; the Caddyfile adds the address of
+	// the `admin` global option.
+	Refuse []string `json:"refuse,omitempty"`
 
 	// Overrides are the fields of the apps in the config that admins may
 	// change, by their JSON names: any of `name`, `icon`, `placement`,
@@ -227,7 +235,23 @@ func (c *ManageConfig) provision(ctx caddy.Context, prefix, issuer string, logge
 			return nil, fmt.Errorf("overrides: %q cannot be overridden (want any of %s)", f, strings.Join(overridable, ", "))
 		}
 	}
-	if m.allow, err = upstreams.Parse(c.Upstreams, []string{caddy.DefaultAdminListen}); err != nil {
+	var refused []string
+	for _, addr := range append([]string{caddy.DefaultAdminListen}, c.Refuse...) {
+		na, err := caddy.ParseNetworkAddress(addr)
+		if err != nil {
+			return nil, fmt.Errorf("refuse %q: %w", addr, err)
+		}
+		if na.IsUnixNetwork() || na.IsFdNetwork() {
+			continue // not reachable by a dial to host:port
+		}
+		if na.PortRangeSize() > 1024 {
+			return nil, fmt.Errorf("refuse %q: at most 1024 ports", addr)
+		}
+		for port := na.StartPort; port <= na.EndPort; port++ {
+			refused = append(refused, net.JoinHostPort(na.Host, strconv.FormatUint(uint64(port), 10)))
+		}
+	}
+	if m.allow, err = upstreams.Parse(c.Upstreams, refused); err != nil {
 		return nil, fmt.Errorf("upstreams: %w", err)
 	}
 	site := c.Site

@@ -946,3 +946,21 @@ func TestExportedSnippetAdaptsAsWritten(t *testing.T) {
 		t.Errorf("the snippet does not say what it left out:\n%s", snippet)
 	}
 }
+
+// TestManageRefusesListedAddresses refuses a runtime app the address of a
+// listener ops named, though the allowlist covers it, and starts with an
+// admin endpoint on a Unix socket, which no dial can reach.
+func TestManageRefusesListedAddresses(t *testing.T) {
+	up := newUpstream(t)
+	defer func(listen string) { caddy.DefaultAdminListen = listen }(caddy.DefaultAdminListen)
+	caddy.DefaultAdminListen = "unix/" + filepath.Join(t.TempDir(), "admin.sock")
+	addr := freeAddr(t)
+	cfg := strings.Replace(fmt.Sprintf(manageSite(t.TempDir(), up.URL, "127.0.0.1/32"), addr),
+		"\t\t\tpoll 1s\n", "\t\t\tpoll 1s\n\t\t\trefuse "+strings.TrimPrefix(up.URL, "http://")+"\n", 1)
+	startWholeCaddyfile(t, cfg)
+	a := newAdmin(t, "http://"+addr, "admin")
+	a.refresh()
+	if p := a.must(http.StatusUnprocessableEntity, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL}); !slices.Equal(pointers(p), []string{"/upstream"}) {
+		t.Fatalf("an upstream at a refused address = %v", p)
+	}
+}
