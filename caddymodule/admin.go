@@ -490,6 +490,9 @@ func (h *Handler) write(ar *adminRequest, action string, edit change) (*listing,
 	if n := len(doc.Audit) - auditLimit; n > 0 {
 		doc.Audit = slices.Delete(doc.Audit, 0, n)
 	}
+	if p := fitDocument(doc); p != nil {
+		return nil, p
+	}
 	err = h.update(func(prev *registry) (*registry, error) {
 		next, err := h.compileDocument(doc, prev)
 		if err != nil {
@@ -523,14 +526,36 @@ func (h *Handler) write(ar *adminRequest, action string, edit change) (*listing,
 	return h.list(doc), nil
 }
 
+// maxDocument bounds the stored document: every instance reads it on
+// every poll, and some storages bound their values (Consul: 512 KiB).
+const maxDocument = 448 << 10
+
+// fitDocument keeps doc within maxDocument, dropping its oldest audit
+// entries if it must; a problem when the apps alone are too large.
+func fitDocument(doc *document) *problem {
+	for {
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			return newProblem(http.StatusInternalServerError, "internal", "%v", err)
+		}
+		if len(raw) <= maxDocument {
+			return nil
+		}
+		if len(doc.Audit) <= 1 {
+			return newProblem(http.StatusRequestEntityTooLarge, "too_large",
+				"the apps would take %d bytes, over the %d the shared registry holds", len(raw), maxDocument)
+		}
+		doc.Audit = slices.Delete(doc.Audit, 0, max(1, len(doc.Audit)/10))
+	}
+}
+
 // etagMatches reports whether an If-Match value names revision: `*`, or
-// one of its entity tags (a weak one too: the revision is the document's
-// identity).
+// one of its entity tags, compared strongly (RFC 9110 §13.1.1: a weak tag
+// never matches).
 func etagMatches(header string, revision uint64) bool {
 	want := etagOf(revision)
 	for tag := range strings.SplitSeq(header, ",") {
-		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
-		if tag == "*" || tag == want {
+		if tag = strings.TrimSpace(tag); tag == "*" || tag == want {
 			return true
 		}
 	}
@@ -587,6 +612,9 @@ func readBody(ar *adminRequest) (map[string]json.RawMessage, *problem) {
 	dec := json.NewDecoder(http.MaxBytesReader(ar.w, ar.r.Body, maxAdminBody))
 	var fields map[string]json.RawMessage
 	if err := dec.Decode(&fields); err != nil || fields == nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, newProblem(http.StatusRequestEntityTooLarge, "too_large", "the body must be at most %d bytes", maxAdminBody)
+		}
 		return nil, newProblem(http.StatusBadRequest, "bad_json", "the body must be one JSON object: %v", err)
 	}
 	if dec.More() {
@@ -752,12 +780,19 @@ func (h *Handler) changeApp(ar *adminRequest, id string, patch bool) *problem {
 			return "", nil, nil, newProblem(http.StatusInternalServerError, "internal", "%v", err)
 		}
 		fields := body
+		var errs []fieldProblem
 		if patch {
 			fields = maps.Clone(shown)
 			mergePatch(fields, body)
+			// null removes an override, back to the config's value; a
+			// field of the config's own has no override to remove.
+			for name, v := range body {
+				if isNull(v) && !slices.Contains(m.overridable, name) {
+					errs = append(errs, fieldProblem{"/" + pointerToken(name), "set in the Caddyfile; admins may change " + strings.Join(m.overridable, ", ")})
+				}
+			}
 		}
 		ov := make(map[string]json.RawMessage)
-		var errs []fieldProblem
 		for name, v := range fields {
 			switch {
 			case slices.Contains(m.overridable, name):
@@ -813,12 +848,17 @@ func (h *Handler) changeApp(ar *adminRequest, id string, patch bool) *problem {
 // are not objects: null removes a member, any other value replaces it.
 func mergePatch(target, patch map[string]json.RawMessage) {
 	for name, v := range patch {
-		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+		if isNull(v) {
 			delete(target, name)
 		} else {
 			target[name] = v
 		}
 	}
+}
+
+// isNull reports whether a JSON value is null.
+func isNull(v json.RawMessage) bool {
+	return bytes.Equal(bytes.TrimSpace(v), []byte("null"))
 }
 
 // jsonEqual reports whether two JSON values are equal as values.
@@ -1068,18 +1108,25 @@ func (h *Handler) importApps(ar *adminRequest) *problem {
 		return invalid(sortProblems(errs))
 	}
 	l, p := h.write(ar, "import", func(l *listing, doc *document) (string, any, any, *problem) {
-		before := exported{Apps: doc.Apps, Overrides: doc.Overrides}
+		before := importSummary(doc.Apps, doc.Overrides)
 		doc.Apps = apps
 		doc.Overrides = overrides
-		if doc.Overrides == nil {
-			doc.Overrides = map[string]map[string]json.RawMessage{}
-		}
-		return "", before, exported{Apps: apps, Overrides: doc.Overrides}, nil
+		return "", before, importSummary(apps, overrides), nil
 	})
 	if p != nil {
 		return p
 	}
 	return h.respond(ar, http.StatusOK, ar.revision(l), h.appsBody(l))
+}
+
+// importSummary is what the audit trail keeps of the apps and overrides
+// an import replaced or set: their ids.
+func importSummary(apps []*AppConfig, overrides map[string]map[string]json.RawMessage) any {
+	ids := make([]string, len(apps))
+	for i, a := range apps {
+		ids[i] = a.ID
+	}
+	return map[string][]string{"apps": ids, "overrides": slices.Sorted(maps.Keys(overrides))}
 }
 
 func (h *Handler) getAudit(ar *adminRequest) *problem {
@@ -1128,7 +1175,7 @@ func (h *Handler) access(ar *adminRequest) *problem {
 	q := ar.r.URL.Query()
 	role := session.LowerRole(q.Get("role"))
 	if !slices.Contains(knownRoles, role) {
-		return invalid([]fieldProblem{{"", fmt.Sprintf("role: must be one of %s", strings.Join(knownRoles, ", "))}})
+		return newProblem(http.StatusBadRequest, "bad_role", "role: must be one of %s", strings.Join(knownRoles, ", "))
 	}
 	claims := session.Claims{Role: role, Division: q.Get("division")}
 	reg := h.reg.Load()

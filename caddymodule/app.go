@@ -175,8 +175,12 @@ func (a *AppConfig) validate() error {
 		return a.fieldErr("mode", fmt.Sprintf("%q", a.Mode), "must be %s or %s", ModePopup, ModeEmbed)
 	}
 	for i, role := range a.Roles {
-		if !slices.Contains(knownRoles, session.LowerRole(role)) {
+		lower := session.LowerRole(role)
+		if !slices.Contains(knownRoles, lower) {
 			return a.fieldErr("roles/"+strconv.Itoa(i), "", "unknown role %q (want one of %s)", role, strings.Join(knownRoles, ", "))
+		}
+		if slices.IndexFunc(a.Roles[:i], func(r string) bool { return session.LowerRole(r) == lower }) >= 0 {
+			return a.fieldErr("roles/"+strconv.Itoa(i), "", "role %q is listed twice", role)
 		}
 	}
 	if len(a.Divisions) > maxDivisions {

@@ -233,6 +233,9 @@ func TestManageEndpointsAsAdminAndOwner(t *testing.T) {
 			if resp, p := a.call(http.MethodPost, "apps", crm, "If-Match", `"7"`); resp.StatusCode != http.StatusPreconditionFailed || p["revision"] != 0.0 {
 				t.Fatalf("POST with a stale If-Match = %d %v", resp.StatusCode, p)
 			}
+			if resp, p := a.call(http.MethodPost, "apps", crm, "If-Match", `W/"0"`); resp.StatusCode != http.StatusPreconditionFailed {
+				t.Fatalf("POST with a weak If-Match = %d %v", resp.StatusCode, p)
+			}
 
 			// A dry run answers as the write would, and changes nothing.
 			out := a.must(http.StatusOK, http.MethodPost, "apps?dry_run=true", crm)
@@ -411,6 +414,7 @@ func TestManageAnswersInvalidInputWithPointers(t *testing.T) {
 	}{
 		{map[string]any{"id": "crm", "placement": "sidebar", "upstream": up.URL}, []string{"/placement"}},
 		{map[string]any{"id": "crm", "roles": []string{"agent", "boss"}, "upstream": up.URL}, []string{"/roles/1"}},
+		{map[string]any{"id": "crm", "roles": []string{"agent", "Agent"}, "upstream": up.URL}, []string{"/roles/1"}},
 		{map[string]any{"id": "crm"}, []string{"/upstream"}},
 		{map[string]any{"id": "Bad_Id", "upstream": up.URL}, []string{"/id"}},
 		{map[string]any{"id": "crm", "order": "first", "upstream": up.URL}, []string{"/order"}},
@@ -438,6 +442,13 @@ func TestManageAnswersInvalidInputWithPointers(t *testing.T) {
 	}
 	if resp, _ := a.call(http.MethodPost, "apps", "[]", "If-Match", a.etag); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a non-object body = %d", resp.StatusCode)
+	}
+	big := map[string]any{"id": "crm", "upstream": up.URL, "name": strings.Repeat("x", 1<<20)}
+	if resp, _ := a.call(http.MethodPost, "apps", big, "If-Match", a.etag); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over 1 MiB = %d", resp.StatusCode)
+	}
+	if resp, _ := a.call(http.MethodGet, "access?role=boss", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("access for an unknown role = %d", resp.StatusCode)
 	}
 	if a.refresh(); a.etag != `"0"` {
 		t.Errorf("refused writes changed the revision to %s", a.etag)
@@ -478,6 +489,12 @@ func TestManageCaddyfileAppsPrecedence(t *testing.T) {
 	p := a.must(http.StatusUnprocessableEntity, http.MethodPatch, "apps/static", map[string]any{"roles": []string{"admin"}, "name": "Mine"})
 	if !slices.Equal(pointers(p), []string{"/name", "/roles"}) {
 		t.Fatalf("changing locked fields: %v", p)
+	}
+	if p := a.must(http.StatusUnprocessableEntity, http.MethodPatch, "apps/static", map[string]any{"roles": nil}); !slices.Equal(pointers(p), []string{"/roles"}) {
+		t.Fatalf("removing a locked field: %v", p)
+	}
+	if a.refresh(); a.etag != `"0"` {
+		t.Fatalf("refused patches changed the revision to %s", a.etag)
 	}
 	a.must(http.StatusOK, http.MethodPatch, "apps/static", map[string]any{"favorite": true, "disabled": true})
 	if resp, _ := get(t, base+"/apps/static/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusNotFound {
@@ -962,5 +979,28 @@ func TestManageRefusesListedAddresses(t *testing.T) {
 	a.refresh()
 	if p := a.must(http.StatusUnprocessableEntity, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL}); !slices.Equal(pointers(p), []string{"/upstream"}) {
 		t.Fatalf("an upstream at a refused address = %v", p)
+	}
+}
+
+// TestFitDocumentDropsTheOldestAuditEntries keeps the stored document
+// within its bound by the audit trail's oldest entries, and refuses apps
+// that alone exceed it.
+func TestFitDocumentDropsTheOldestAuditEntries(t *testing.T) {
+	doc := &document{Overrides: map[string]map[string]json.RawMessage{}}
+	for i := range auditLimit {
+		doc.Audit = append(doc.Audit, auditEntry{Revision: uint64(i + 1), Target: strings.Repeat("x", 2000)})
+	}
+	if p := fitDocument(doc); p != nil {
+		t.Fatal(p)
+	}
+	raw, _ := json.Marshal(doc)
+	if len(raw) > maxDocument || len(doc.Audit) == auditLimit || doc.Audit[len(doc.Audit)-1].Revision != auditLimit {
+		t.Fatalf("fitted: %d bytes, %d entries, the newest %d", len(raw), len(doc.Audit), doc.Audit[len(doc.Audit)-1].Revision)
+	}
+	for i := range 5000 {
+		doc.Apps = append(doc.Apps, &AppConfig{ID: fmt.Sprintf("app-%d", i), Name: strings.Repeat("n", 100)})
+	}
+	if p := fitDocument(doc); p == nil || p.Status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("apps over the bound = %v", p)
 	}
 }
