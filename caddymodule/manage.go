@@ -42,8 +42,8 @@ type ManageConfig struct {
 
 	// Upstreams are where the apps admins create may point: host names
 	// (`crm.internal`), every name under a domain
-	// (`*.internal.example.com`), IP addresses and CIDR networks, each
-	// with an optional port (`10.0.0.5:8080`). An app's upstream must
+	// (`*.internal.example.com`), IP addresses and CIDR networks; a name
+	// or an address may carry a port (`10.0.0.5:8080`). An app's upstream must
 	// match when it is saved; each address the gateway dials for it is
 	// checked again after name resolution, and a loopback, link-local
 	// (cloud metadata) or unspecified address is refused unless an
@@ -264,13 +264,15 @@ func (c *ManageConfig) provision(ctx caddy.Context, prefix, issuer string, logge
 	base := "helpdesk_apps/" + storageName(site, prefix)
 	m.key, m.lockName, m.instances = base+"/registry.json", base+"/registry", base+"/instances"
 
+	// Caddy's instance id is kept in its data folder, which processes on
+	// one machine may share: the process id tells them apart.
 	id, err := caddy.InstanceID()
-	m.self.ID = id.String()
+	m.self.PID = os.Getpid()
+	m.self.ID = fmt.Sprintf("%s-%d", id, m.self.PID)
 	if err != nil {
-		m.self.ID = fmt.Sprintf("%x", rand.Uint64())
+		m.self.ID = fmt.Sprintf("%x-%d", rand.Uint64(), m.self.PID)
 	}
 	m.self.Host, _ = os.Hostname()
-	m.self.PID = os.Getpid()
 	return m, nil
 }
 

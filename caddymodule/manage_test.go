@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -1002,5 +1003,34 @@ func TestFitDocumentDropsTheOldestAuditEntries(t *testing.T) {
 	}
 	if p := fitDocument(doc); p == nil || p.Status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("apps over the bound = %v", p)
+	}
+}
+
+// TestProbeTellsNothingOfOtherServices points an app at a service that
+// does not speak HTTP: the admin learns it is not HTTP, not what it said.
+func TestProbeTellsNothingOfOtherServices(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = conn.Write([]byte("SSH-2.0-OpenSSH_9.2p1 secret-banner-1.2.3\r\n"))
+			conn.Close()
+		}
+	}()
+	up := newUpstream(t)
+	base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	out := a.must(http.StatusOK, http.MethodPost, "apps?dry_run=true", map[string]any{"id": "ssh", "upstream": "http://" + ln.Addr().String()})
+	w := fmt.Sprint(out["warnings"])
+	if !strings.Contains(w, "not HTTP") || strings.Contains(w, "secret-banner") || strings.Contains(w, "OpenSSH") {
+		t.Fatalf("probe warnings = %s", w)
 	}
 }

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -11,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/helpdeskapps/gateway/caddymodule/upstreams"
 )
 
 // probeTimeout bounds the probe of a runtime app's upstream.
@@ -50,7 +53,7 @@ func (h *Handler) probe(ctx context.Context, app adminApp) []string {
 	req.Header.Set("User-Agent", "helpdesk-apps-probe")
 	resp, err := client.Do(req)
 	if err != nil {
-		return append(warnings, "the upstream did not answer: "+err.Error())
+		return append(warnings, "the upstream did not answer HTTP: "+probeFailure(err))
 	}
 	defer resp.Body.Close()
 	switch {
@@ -58,7 +61,7 @@ func (h *Handler) probe(ctx context.Context, app adminApp) []string {
 		warnings = append(warnings, fmt.Sprintf("the upstream answered %s", resp.Status))
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		if loc, err := resp.Location(); err == nil && !sameHost(loc, req.URL) {
-			warnings = append(warnings, fmt.Sprintf("the upstream redirects to %s, another site: the app's frame would leave the gateway", loc.Host))
+			warnings = append(warnings, fmt.Sprintf("the upstream redirects to %s, another origin: the app's frame would leave the gateway", loc.Host))
 		}
 		return warnings
 	}
@@ -75,6 +78,24 @@ func (h *Handler) probe(ctx context.Context, app adminApp) []string {
 		}
 	}
 	return warnings
+}
+
+// probeFailure says why the probe got no answer, in words of its own: an
+// error's text may quote what a service that is not HTTP sent back, and
+// the probe must not read other services for an admin.
+func probeFailure(err error) string {
+	var refused *upstreams.RefusedError
+	var netErr net.Error
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &refused):
+		return refused.Error()
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "no answer within " + probeTimeout.String()
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return "the connection was refused or could not be made"
+	}
+	return "the answer was not HTTP"
 }
 
 // sameHost reports whether a redirect target stays on the probed host.

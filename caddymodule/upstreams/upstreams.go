@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,7 +45,7 @@ type pattern struct {
 // Parse parses patterns, each one of: a host name (`crm.internal`), every
 // name under a domain (`*.internal.example.com`, at any depth), an IP
 // address or a CIDR network (`10.0.0.0/8`, `fd00::/8`). A name or an
-// address may carry a port (`crm.internal:8080`, `127.0.0.1:8081`,
+// address, not a network, may carry a port (`crm.internal:8080`, `127.0.0.1:8081`,
 // `[::1]:8081`); without one, any port matches.
 //
 // refused lists listener addresses that are never dialed whatever the
@@ -275,13 +276,32 @@ func (a *Allowlist) checkAddr(ap netip.AddrPort, literal bool) error {
 			return nil
 		}
 	}
-	ip := ap.Addr().Unmap()
-	switch {
-	case literal, ip.IsLoopback(), ip.IsLinkLocalUnicast(), ip.IsUnspecified(), ip.IsMulticast(),
-		ip.IsLinkLocalMulticast(), ip.IsInterfaceLocalMulticast(), !ip.IsValid():
+	if literal || sensitive(ap.Addr().Unmap()) {
 		return fmt.Errorf("%s is not among the allowed upstreams", ap)
 	}
 	return nil
+}
+
+// metadata are the addresses of cloud metadata services outside the
+// link-local ranges: AWS's over IPv6, Alibaba Cloud's.
+var metadata = []netip.Addr{netip.MustParseAddr("fd00:ec2::254"), netip.MustParseAddr("100.100.100.200")}
+
+// nat64 is the well-known NAT64 prefix (RFC 6052), whose addresses reach
+// the IPv4 address in their last 32 bits.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// sensitive reports whether a name may resolve to ip only when a network
+// pattern covers it: a loopback, link-local, unspecified or multicast
+// address, a cloud metadata address, or a NAT64 address of any of these.
+func sensitive(ip netip.Addr) bool {
+	if nat64.Contains(ip) {
+		b := ip.As16()
+		if sensitive(netip.AddrFrom4([4]byte(b[12:]))) {
+			return true
+		}
+	}
+	return ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() ||
+		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || !ip.IsValid() || slices.Contains(metadata, ip)
 }
 
 // Control is a net.Dialer Control function that refuses a connection to an

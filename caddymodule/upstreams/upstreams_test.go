@@ -77,6 +77,11 @@ func TestControlRefusesResolvedAddresses(t *testing.T) {
 		{"0.0.0.0:80", false},
 		{"224.0.0.1:80", false},
 		{"[::ffff:169.254.169.254]:80", false},
+		{"[fd00:ec2::254]:80", false},
+		{"100.100.100.200:80", false},
+		{"[64:ff9b::a9fe:a9fe]:80", false},
+		{"[64:ff9b::7f00:1]:8081", false},
+		{"[64:ff9b::c000:207]:80", true},
 		{"127.0.0.1:2019", false},
 		{"[::1]:2019", false},
 	} {
