@@ -856,12 +856,9 @@ func TestManageListsInstances(t *testing.T) {
 	storage := t.TempDir()
 	base := startManaged(t, storage, up.URL, "127.0.0.1/32")
 	a := newAdmin(t, base, "admin")
-	dirs, _ := filepath.Glob(filepath.Join(storage, "helpdesk_apps", "https-helpdesk-test-apps-*"))
-	if len(dirs) != 1 {
-		t.Fatalf("helpdesk folders: %v", dirs)
-	}
+	dir := filepath.Join(storage, "helpdesk_apps", storageName("https://helpdesk.test", "/apps"))
 	write := func(id string, seen time.Time) string {
-		file := filepath.Join(dirs[0], "instances", id+".json")
+		file := filepath.Join(dir, "instances", id+".json")
 		raw, _ := json.Marshal(instanceRecord{ID: id, Host: "elsewhere", Revision: 0, SeenAt: seen, AppliedAt: seen})
 		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 			t.Fatal(err)
