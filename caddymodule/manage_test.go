@@ -664,8 +664,9 @@ func TestManageRefusesCrossSiteCookieWrites(t *testing.T) {
 	a.must(http.StatusOK, http.MethodPatch, "apps/crm", map[string]any{"favorite": true}, "Origin", "http://elsewhere.test")
 }
 
-// TestManageKeepsServingWhenStorageFails makes the stored document
-// unreadable: the instance keeps its registry and says why.
+// TestManageKeepsServingWhenStorageFails breaks the stored document in
+// each way storage can: unreadable, not compiling, with a null app, gone.
+// Each time the instance keeps the registry it had, and says why.
 func TestManageKeepsServingWhenStorageFails(t *testing.T) {
 	up := newUpstream(t)
 	storage := t.TempDir()
@@ -677,77 +678,46 @@ func TestManageKeepsServingWhenStorageFails(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("registry files: %v", files)
 	}
-	if err := os.WriteFile(files[0], []byte("{not json"), 0o600); err != nil {
-		t.Fatal(err)
+	write := func(doc string) func() error {
+		return func() error { return os.WriteFile(files[0], []byte(doc), 0o600) }
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	var inst map[string]any
-	for time.Now().Before(deadline) {
-		inst = a.must(http.StatusOK, http.MethodGet, "instances", nil)
-		if self := inst["instances"].([]any)[0].(map[string]any); self["error"] != nil {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	self := inst["instances"].([]any)[0].(map[string]any)
-	if !strings.Contains(fmt.Sprint(self["error"]), "reading the shared registry") || self["revision"] != 1.0 || inst["storage_error"] == nil {
-		t.Fatalf("instances with a broken document = %v", inst)
-	}
-	if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
-		t.Fatalf("the last registry is not served: %d", resp.StatusCode)
-	}
-	if resp, p := a.call(http.MethodGet, "apps", nil); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("GET apps with a broken document = %d %v", resp.StatusCode, p)
-	}
-
-	// A document that reads but does not compile (two apps of one id, as
-	// no write through the API makes) is not served either.
-	dup := fmt.Sprintf(`{"revision":7,"apps":[{"id":"x","upstream":%[1]q},{"id":"x","upstream":%[1]q}],"overrides":{}}`, up.URL)
-	if err := os.WriteFile(files[0], []byte(dup), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		inst = a.must(http.StatusOK, http.MethodGet, "instances", nil)
-		self = inst["instances"].([]any)[0].(map[string]any)
-		if strings.Contains(fmt.Sprint(self["error"]), "compiling revision 7") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instances with a document that does not compile = %v", inst)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if self["revision"] != 1.0 {
-		t.Errorf("the instance serves revision %v, want the last good, 1", self["revision"])
-	}
-	if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
-		t.Fatalf("the last registry is not served: %d", resp.StatusCode)
-	}
-
-	// A null app, and then no document at all (a storage failed over to
-	// an empty replica): neither is an empty registry.
 	for _, tc := range []struct {
 		broken func() error
 		want   string
 	}{
-		{func() error { return os.WriteFile(files[0], []byte(`{"revision":8,"apps":[null]}`), 0o600) }, "an app is null"},
+		{write("{not json"), "reading the shared registry"},
+		// Two apps of one id, as no write through the API makes.
+		{write(fmt.Sprintf(`{"revision":7,"apps":[{"id":"x","upstream":%[1]q},{"id":"x","upstream":%[1]q}],"overrides":{}}`, up.URL)), "compiling revision 7"},
+		{write(`{"revision":8,"apps":[null]}`), "an app is null"},
+		// A storage failed over to an empty replica.
 		{func() error { return os.Remove(files[0]) }, "is missing, though revision 7 was read before"},
 	} {
 		if err := tc.broken(); err != nil {
 			t.Fatal(err)
 		}
-		deadline = time.Now().Add(5 * time.Second)
+		var inst, self map[string]any
+		deadline := time.Now().Add(5 * time.Second)
 		for !strings.Contains(fmt.Sprint(self["error"]), tc.want) {
 			if time.Now().After(deadline) {
 				t.Fatalf("instances = %v, want an error saying %q", inst, tc.want)
 			}
-			time.Sleep(200 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 			inst = a.must(http.StatusOK, http.MethodGet, "instances", nil)
 			self = inst["instances"].([]any)[0].(map[string]any)
 		}
-		if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK || self["revision"] != 1.0 {
-			t.Fatalf("%s: the last registry is not served: %d, revision %v", tc.want, resp.StatusCode, self["revision"])
+		if self["revision"] != 1.0 {
+			t.Errorf("%s: the instance serves revision %v, want the last good, 1", tc.want, self["revision"])
+		}
+		if resp, _ := get(t, base+"/apps/crm/", token(t, agent("agent", 1))); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: the last registry is not served: %d", tc.want, resp.StatusCode)
+		}
+		if tc.want == "reading the shared registry" {
+			if inst["storage_error"] == nil {
+				t.Errorf("instances say nothing of the storage: %v", inst)
+			}
+			if resp, p := a.call(http.MethodGet, "apps", nil); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("GET apps with a broken document = %d %v", resp.StatusCode, p)
+			}
 		}
 	}
 }
