@@ -352,6 +352,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		// A backend that wrote nothing still answered; its headers must go
 		// through the same rewriting as any other response.
 		rw.ensureHeader()
+		return nil
+	}
+	var he caddyhttp.HandlerError
+	if !rw.wroteHeader && errors.As(err, &he) {
+		switch he.StatusCode {
+		case http.StatusBadGateway, http.StatusServiceUnavailable:
+			// The page names the app, and tells the Helpdesk.
+			return h.deny(w, r, he.StatusCode, app, fmt.Errorf("%w: %w", errAppUnreachable, err))
+		case http.StatusGatewayTimeout:
+			return h.deny(w, r, he.StatusCode, app, err)
+		}
 	}
 	return err
 }
@@ -406,7 +417,7 @@ func (h *Handler) deny(w http.ResponseWriter, r *http.Request, status int, app *
 		srv.Errors != nil && len(srv.Errors.Routes) > 0 {
 		return caddyhttp.Error(status, reason)
 	}
-	writeErrorPage(w, r, status, reason)
+	writeErrorPage(w, r, errorPage{app: app, site: &h.site}, status, reason)
 	return nil
 }
 

@@ -140,7 +140,7 @@ func (a *admin) call(method, endpoint string, body any, hdr ...string) (*http.Re
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, raw := do(a.t, req)
+	resp, raw := a.send(req)
 	if tag := resp.Header.Get("ETag"); tag != "" {
 		a.etag = tag
 	}
@@ -151,6 +151,30 @@ func (a *admin) call(method, endpoint string, body any, hdr ...string) (*http.Re
 		}
 	}
 	return resp, out
+}
+
+// send sends req and reads the answer. A GET is tried again on a
+// connection error: a Caddy reload closes the connections the old config's
+// server accepted, and one may be accepted as it stops.
+func (a *admin) send(req *http.Request) (*http.Response, string) {
+	a.t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	for attempt := 1; ; attempt++ {
+		resp, err := client.Do(req.Clone(req.Context()))
+		if err != nil {
+			if req.Method != http.MethodGet || attempt == 3 {
+				a.t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		return resp, string(raw)
+	}
 }
 
 // must sends a request with If-Match set to the last ETag and fails the

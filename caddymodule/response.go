@@ -181,12 +181,11 @@ func (rw *responseWriter) refuse(err error) {
 	rw.site.logger.Error("refusing an app's response", zap.String("app", rw.app.ID), zap.Error(err))
 	rw.refused = true
 	page := &pageBuffer{header: make(http.Header)}
-	writeErrorPage(page, rw.req, http.StatusBadGateway, err)
+	writeErrorPage(page, rw.req, errorPage{app: rw.app, site: rw.site}, http.StatusBadGateway, err)
 	hdr := rw.Header()
 	clear(hdr)
 	maps.Copy(hdr, rw.siteHeaders) // the site's own HSTS, Alt-Svc
 	maps.Copy(hdr, page.header)
-	_ = rewrite.AddFrameAncestors(hdr, rw.site.ancestors) // cannot fail: no policy
 	hdr.Set("Content-Length", strconv.Itoa(page.Len()))
 	rw.ResponseWriterWrapper.WriteHeader(page.status)
 	_, _ = rw.ResponseWriterWrapper.Write(page.Bytes())
