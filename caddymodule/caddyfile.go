@@ -148,6 +148,17 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 			}
 			hd.AssertionTTL = caddy.Duration(dur)
 
+		case "console":
+			if hd.Console != nil {
+				return d.Err("console: already defined")
+			}
+			hd.Console = &ConsoleConfig{Roles: d.RemainingArgs()}
+			for _, role := range hd.Console.Roles {
+				if !slices.Contains(knownRoles, session.LowerRole(role)) {
+					return d.Errf("console: unknown role %q (want one of %s)", role, strings.Join(knownRoles, ", "))
+				}
+			}
+
 		case "manage":
 			if hd.Manage != nil {
 				return d.Err("manage: already defined")

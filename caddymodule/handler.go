@@ -83,6 +83,10 @@ type Handler struct {
 	// shared through Caddy's storage. Off when absent.
 	Manage *ManageConfig `json:"manage,omitempty"`
 
+	// Console turns on the developer console, at `<prefix>/_console/`.
+	// Off when absent.
+	Console *ConsoleConfig `json:"console,omitempty"`
+
 	// reg is the current snapshot of the compiled apps; applying
 	// serialises the making of the next one.
 	reg      atomic.Pointer[registry]
@@ -103,6 +107,8 @@ type Handler struct {
 	asserter    *assertion.Signer
 	api         *api.API
 	verifier    *session.Verifier
+	// console is the developer console; nil without Console.
+	console *console
 	// manager runs the runtime management, and settings is its page; nil
 	// without Manage. stopPolling ends the poll, which polling waits for.
 	manager     *manager
@@ -198,6 +204,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Deny: func(w http.ResponseWriter, r *http.Request, status int, reason error) error {
 			return h.deny(w, r, status, nil, reason)
 		},
+	}
+
+	if h.Console != nil {
+		if h.console, err = h.Console.provision(); err != nil {
+			return fmt.Errorf("console: %w", err)
+		}
 	}
 
 	// Not cancelled: a child's cancel runs its parent's cleanup functions,
@@ -306,6 +318,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveBridge(w, r, strings.TrimPrefix(pl.Rest, "/"))
 	case api.Path:
 		name := strings.TrimPrefix(pl.Rest, "/")
+		if endpoint, ok := strings.CutPrefix(name, "console/"); ok && h.console != nil {
+			return h.serveConsoleAPI(w, r, endpoint)
+		}
 		if endpoint, ok := strings.CutPrefix(name, "admin/"); ok && h.manager != nil {
 			if !h.manager.managesHere(r) {
 				return h.deny(w, r, http.StatusNotFound, nil, errors.New("the management API is served on manage.host only"))
@@ -337,10 +352,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err != nil {
 		return h.deny(w, r, status, app, err)
 	}
+	tr := h.console.traceFor(r, app, claims, isDocumentRequest(r))
+	if tr != nil {
+		defer h.console.record(tr)
+	}
 	if r, err = h.prepare(r, app, pl.Rest, claims); err != nil {
 		return err
 	}
 	rw := newResponseWriter(w, r, &h.site, app, pl.Rest)
+	rw.trace = tr
 	rw.askForBody()
 	defer func() {
 		if cerr := rw.close(); cerr != nil {
@@ -355,6 +375,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	var he caddyhttp.HandlerError
+	if tr != nil && !rw.wroteHeader {
+		tr.Status = http.StatusInternalServerError
+		if errors.As(err, &he) {
+			tr.Status = he.StatusCode
+		}
+		tr.Notes = append(tr.Notes, "the backend answered nothing: "+err.Error())
+	}
 	if !rw.wroteHeader && errors.As(err, &he) {
 		switch he.StatusCode {
 		case http.StatusBadGateway, http.StatusServiceUnavailable:

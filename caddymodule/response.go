@@ -71,6 +71,10 @@ type responseWriter struct {
 	heldStatus int
 	length     int64
 	tagLen     int
+
+	// trace, when the console traces the request, records what the
+	// gateway decides.
+	trace *trace
 }
 
 // stage is one streaming rewrite of a body: the link rewriter or the shim
@@ -133,7 +137,14 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.wroteHeader = true
+	if rw.trace != nil {
+		rw.trace.Status, rw.trace.ContentType = status, rw.Header().Get("Content-Type")
+	}
 	if err := rw.rewriteHeaders(status); err != nil {
+		if rw.trace != nil {
+			rw.trace.Notes = append(rw.trace.Notes, "refused, answered with the gateway's 502 page: "+err.Error())
+			rw.trace.Status = http.StatusBadGateway
+		}
 		rw.refuse(err)
 		return
 	}
@@ -213,10 +224,16 @@ func (rw *responseWriter) startBody(status int) {
 	// documents to inject into nor rewritten.
 	app := rw.app
 	if app.shim == nil && !app.RewriteLinks {
+		if rw.trace != nil {
+			rw.trace.Body = reasonOff
+		}
 		return
 	}
 	hdr := rw.Header()
 	p := planBody(app, rw.doc, rw.req.Method, status, hdr)
+	if rw.trace != nil {
+		rw.trace.Body, rw.trace.Shim, rw.trace.Rewrite = p.reason, p.inject, p.rewrite
+	}
 	if app.shim != nil && status < 300 && p.kind == kindHTML {
 		// Whether the shim goes in depends on how the page is asked
 		// for: a cache must not give a fetch()'s copy to a frame.
@@ -258,7 +275,9 @@ func (rw *responseWriter) startBody(status int) {
 	}
 	if p.inject {
 		tag := app.shim
-		if acc := rewrite.ScriptAccessFor(hdr); acc != (rewrite.ScriptAccess{}) {
+		acc := rewrite.ScriptAccessFor(hdr)
+		rw.trace.traceShim(acc)
+		if acc != (rewrite.ScriptAccess{}) {
 			if acc.Inline && isXHTML(hdr) {
 				// The script's & and < would break the XML, and
 				// the page with it.
@@ -332,6 +351,7 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 	} else if headerBytes(hdr) > maxHeaderBytes {
 		return errHeaderTooLarge
 	}
+	rw.trace.traceHeaders(hdr, rw.site.ancestors)
 	if err := rewrite.AddFrameAncestors(hdr, rw.site.ancestors); err != nil {
 		return err
 	}
@@ -354,6 +374,9 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 		}
 		if loc != "" {
 			hdr.Set("Location", l.Rewrite(loc, rw.upstreamPath))
+			if rw.trace != nil && hdr.Get("Location") != loc {
+				rw.trace.Location = loc + " → " + hdr.Get("Location")
+			}
 		}
 		if refresh != "" {
 			hdr.Set("Refresh", l.RewriteRefresh(refresh, rw.upstreamPath))
@@ -375,6 +398,11 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 		removeNames(hdr, "Trailer", rewritten)
 	}
 	if len(hdr["Set-Cookie"]) > 0 {
+		var before []string
+		if rw.trace != nil {
+			before = slices.Clone(hdr["Set-Cookie"])
+			defer func() { rw.trace.traceCookies(before, hdr["Set-Cookie"]) }()
+		}
 		cookie := rw.site.sessionCookie
 		rewrite.ScopeSetCookies(hdr, rw.app.path, func(name string) bool {
 			// An app must not plant a cookie named like the Helpdesk
@@ -407,6 +435,9 @@ func (rw *responseWriter) dropOriginWide(hdr http.Header) {
 			continue
 		}
 		delete(hdr, name)
+		if rw.trace != nil {
+			rw.trace.DroppedHeaders = append(rw.trace.DroppedHeaders, name)
+		}
 		if c := rw.site.logger.Check(zapcore.DebugLevel, "dropped an origin-wide header from an app's response"); c != nil {
 			c.Write(zap.String("app", rw.app.ID), zap.String("header", name))
 		}
