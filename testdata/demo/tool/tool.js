@@ -1,15 +1,22 @@
-// Optional: the demo tool shows the Helpdesk context the injected shim
-// received. A legacy tool needs none of this to join the protocol.
+// Acme Orders' page chrome, on every page of the tool: the tool bar shows
+// the Helpdesk user when the page is framed by the Helpdesk. The tool has no
+// Helpdesk code of its own beyond this: it uses window.HelpdeskApps, the
+// API of the shim the gateway injects, when it is there.
 "use strict";
 (function () {
-  const out = document.getElementById("context");
-  if (!out || !window.HelpdeskApps) return;
+  const chip = document.getElementById("tb-user");
+  const hd = window.HelpdeskApps;
+  if (!chip) return;
+  if (!hd || !hd.framed) {
+    chip.textContent = "Standalone";
+    chip.title = "Not framed by the Helpdesk";
+    return;
+  }
   const show = () => {
-    const hd = window.HelpdeskApps;
-    out.textContent = JSON.stringify({ appId: hd.appId, mode: hd.mode, user: hd.user,
-      ticket: hd.ticket && { sequential_id: hd.ticket.sequential_id, status: hd.ticket.status } }, null, 2);
+    const u = hd.user;
+    chip.textContent = u && u.name ? u.name : "Helpdesk";
+    chip.title = u ? u.name + " (" + u.role + ", division " + u.division_id + "), from the Helpdesk" : "Framed by the Helpdesk";
   };
-  ["helpdesk:context:user", "helpdesk:context:ticket", "helpdesk:context:app", "helpdesk:ticket:update"]
-    .forEach((name) => window.addEventListener(name, show));
+  hd.on("helpdesk:context:user", show);
   show();
 })();
