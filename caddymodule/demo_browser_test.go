@@ -313,8 +313,11 @@ func startDemo(t *testing.T) (base, tool string) {
 		m := roots.FindStringSubmatch(line)
 		return m[1] + fmt.Sprintf("%q", filepath.ToSlash(filepath.Join(root, m[2])))
 	})
-	global := fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\tlevel WARN\n\t}\n%s}\n",
-		t.TempDir(), permissiveServer)
+	// The demo as it runs, but for HTTP/1.1 only, as plain-text test sites
+	// speak (permissiveServer's header options would keep the tool from
+	// the identity headers).
+	global := fmt.Sprintf("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n\tstorage file_system %s\n\tlog {\n\t\tlevel WARN\n\t}\n\tservers {\n\t\tprotocols h1\n\t}\n}\n",
+		t.TempDir())
 	startWholeCaddyfile(t, global+caddyfile)
 	return "http://" + site, tool
 }

@@ -246,6 +246,7 @@ function entry(app, cls) {
 function renderMenus() {
   const menu = $("#menu");
   menu.replaceChildren(...apps.filter((a) => a.placement === "main_menu").map((a) => entry(a, "menu-app")));
+  $("#menu-divider").hidden = menu.children.length === 0;
   const side = apps.filter((a) => a.placement === "ticket_sidebar");
   $("#sidebar-tabs").replaceChildren(...side.map((a) => entry(a, "tab")));
   const empty = !sidebar;
@@ -460,6 +461,13 @@ function showUser(u) {
       el("span", "who-role", u.role + " · division " + u.division_id));
     avatar($("#who-avatar"), u.name);
     document.body.dataset.signedIn = "true";
+    // The development-only form shows who is signed in, unless being edited.
+    const form = $("#signin");
+    if (!form.contains(document.activeElement)) {
+      form.elements.name.value = u.name;
+      form.elements.role.value = u.role;
+      form.elements.division_id.value = String(u.division_id);
+    }
   }
   renderTicket();
 }

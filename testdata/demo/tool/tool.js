@@ -14,7 +14,16 @@
   }
   const show = () => {
     const u = hd.user;
-    chip.textContent = u && u.name ? u.name : "Helpdesk";
+    const name = u && u.name ? String(u.name) : "Helpdesk";
+    const initials = name.split(/\s+/).filter(Boolean).map((w) => w.charAt(0)).slice(0, 2).join("").toUpperCase();
+    const full = document.createElement("span");
+    full.className = "tb-user-name";
+    full.textContent = name;
+    const short = document.createElement("span");
+    short.className = "tb-user-initials";
+    short.setAttribute("aria-hidden", "true");
+    short.textContent = initials;
+    chip.replaceChildren(full, short);
     chip.title = u ? u.name + " (" + u.role + ", division " + u.division_id + "), from the Helpdesk" : "Framed by the Helpdesk";
   };
   hd.on("helpdesk:context:user", show);
