@@ -126,6 +126,29 @@ func (con *console) since(user, app string, after uint64) ([]trace, uint64) {
 	return out, con.seq
 }
 
+// serveConsole serves the console page, and its script and stylesheet,
+// to the console roles; rest is the path after `<prefix>/_console`.
+func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, rest string) error {
+	if h.console == nil || h.manager.hostsNoApps(r) {
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("the console is not enabled on this host"))
+	}
+	if rest == "" {
+		http.Redirect(w, r, h.Prefix+"/"+consolePath+"/", http.StatusPermanentRedirect)
+		return nil
+	}
+	claims, err := h.authenticate(r)
+	if err != nil {
+		return h.deny(w, r, authStatus(err), nil, err)
+	}
+	if !slices.Contains(h.console.roles, claims.Role) {
+		return h.deny(w, r, http.StatusForbidden, nil, fmt.Errorf("role %q may not use the console", claims.Role))
+	}
+	if !h.consolePage.ServeHTTP(w, r, strings.TrimPrefix(rest, "/")) {
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such file"))
+	}
+	return nil
+}
+
 // serveConsoleAPI serves `<prefix>/_api/console/<endpoint>` to the console
 // roles: `trace?app=<id>&after=<seq>`, the traces of the user's own
 // requests.

@@ -24,6 +24,7 @@ import (
 	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
+	"github.com/helpdeskapps/gateway/consoleui"
 )
 
 func init() {
@@ -107,8 +108,10 @@ type Handler struct {
 	asserter    *assertion.Signer
 	api         *api.API
 	verifier    *session.Verifier
-	// console is the developer console; nil without Console.
-	console *console
+	// console is the developer console, and consolePage its page; nil
+	// without Console.
+	console     *console
+	consolePage *consoleui.Page
 	// manager runs the runtime management, and settings is its page; nil
 	// without Manage. stopPolling ends the poll, which polling waits for.
 	manager     *manager
@@ -209,6 +212,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Console != nil {
 		if h.console, err = h.Console.provision(); err != nil {
 			return fmt.Errorf("console: %w", err)
+		}
+		if h.consolePage, err = consoleui.Load(); err != nil {
+			return fmt.Errorf("loading the console page: %w", err)
 		}
 	}
 
@@ -330,6 +336,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.api.ServeHTTP(w, r, name)
 	case settingsPath:
 		return h.serveSettings(w, r, pl.Rest)
+	case consolePath:
+		return h.serveConsole(w, r, pl.Rest)
 	}
 	if pl.Rest == "" && pl.Name != "" {
 		// Whether the app exists or not: the answer tells nothing.
@@ -400,6 +408,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 const (
 	bridgePath   = "_bridge"
 	settingsPath = "_admin"
+	consolePath  = "_console"
 )
 
 // serveBridge serves the bridge scripts. They hold no secret and need no
