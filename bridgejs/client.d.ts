@@ -1,6 +1,6 @@
 // Types of window.HelpdeskApps, the client shim the Helpdesk Apps Gateway
 // injects into every HTML page of an app (served at <prefix>/_bridge/client.js).
-// The protocol is DESIGN.md §7: {channel: "helpdesk:apps", event, payload}.
+// The protocol is bridgejs/README.md, "The protocol": {channel: "helpdesk:apps", event, payload}.
 /// <reference path="./protocol.d.ts" />
 
 declare namespace HelpdeskApps {

@@ -1,6 +1,6 @@
 /*
  * Helpdesk Apps client shim: the app side of the helpdesk:apps postMessage
- * protocol (DESIGN.md §7). The gateway injects it into every HTML page of an
+ * protocol (bridgejs/README.md, "The protocol"). The gateway injects it into every HTML page of an
  * app:
  *
  *   <script src="/apps/_bridge/client.js?v=HASH"

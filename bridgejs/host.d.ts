@@ -1,6 +1,7 @@
 // Types of window.HelpdeskHost, the SDK Helpdesk front ends use to mount
 // apps (served by the Helpdesk Apps Gateway at <prefix>/_bridge/host.js).
-// The protocol is DESIGN.md §7: {channel: "helpdesk:apps", event, payload}.
+// The protocol is bridgejs/README.md, "The protocol": {channel:
+// "helpdesk:apps", event, payload} over postMessage.
 /// <reference path="./protocol.d.ts" />
 
 declare namespace HelpdeskHost {
@@ -11,11 +12,45 @@ declare namespace HelpdeskHost {
   type TicketDivision = HelpdeskProtocol.TicketDivision;
   type TicketCustomField = HelpdeskProtocol.TicketCustomField;
   type Ticket = HelpdeskProtocol.Ticket;
-  type Mode = "popup" | "embed";
+  type Mode = HelpdeskProtocol.Mode;
   type Placement = "ticket_sidebar" | "main_menu";
 
   /** Codes of the helpdesk:error messages the host sends to apps. */
   type ErrorCode = "OUT_OF_SCOPE" | "NO_TICKET";
+
+  /**
+   * Codes of the instance's "error" events: the gateway's (from
+   * helpdesk:app:error; a page may send others), and the host's own:
+   * TIMEOUT (no helpdesk:app:ready within handshakeTimeout) and LOAD_FAILED
+   * (the frame could not load, where that can be seen).
+   */
+  type FailureCode = HelpdeskProtocol.AppErrorCode | "TIMEOUT" | "LOAD_FAILED";
+
+  /** Detail of an instance's "error" event. */
+  interface Failure {
+    code: FailureCode;
+    /** The HTTP status, when the gateway gave one. */
+    status?: number;
+    message: string;
+    /**
+     * "gateway": the frame posted helpdesk:app:error (a gateway error page);
+     * "load": the frame could not load (the page's own policy blocked it,
+     * mixed content, or the iframe's error event); "handshake": no ready
+     * within handshakeTimeout.
+     */
+    source: "gateway" | "load" | "handshake";
+  }
+
+  /** Why a window closed: its Escape key, its close button, or instance.close(). */
+  type CloseReason = "escape" | "button" | "api" | (string & {});
+
+  /** A floating window's box in the viewport, in CSS px (title bar included). */
+  interface Bounds {
+    left: number;
+    top: number;
+    width: number;
+    height: number;
+  }
 
   interface Size {
     width?: number;
@@ -34,11 +69,15 @@ declare namespace HelpdeskHost {
     user?: User | null;
     /** The open ticket, or null when none is (ticket_sidebar only). */
     ticket?: Ticket | null;
-    /** Lower bounds, in px, that resize requests are clamped to. */
+    /**
+     * Lower bounds, in px, of the app's area: resize requests are clamped
+     * to them, and so, in a window, is the user's resizing (which never
+     * goes below 220×90 either).
+     */
     minSize?: Size;
-    /** Upper bounds, in px, that resize requests are clamped to. */
+    /** Upper bounds, in px, of the app's area: for resize requests and, in a window, the user's resizing. */
     maxSize?: Size;
-    /** The iframe's title. Default: the app id. */
+    /** The iframe's title, and a window's. Default: the app id. */
     title?: string;
     /**
      * The iframe's sandbox attribute. Without allow-same-origin the app's
@@ -49,6 +88,38 @@ declare namespace HelpdeskHost {
     allow?: string;
     /** Unused. */
     timeout?: number;
+    /**
+     * Milliseconds to wait for helpdesk:app:ready before an "error" event
+     * with code TIMEOUT (a ready that comes later still connects).
+     * Default: 10000; 0 disables.
+     */
+    handshakeTimeout?: number;
+    /**
+     * Popup mode: show the app in a floating window appended to the
+     * container (use document.body, or HelpdeskHost.openPopup): a title bar
+     * with the title, a full-screen and a close button; dragged by its title
+     * bar and resized from its edges and corners, with the pointer or the
+     * keyboard; always inside the viewport. Ignored in embed mode.
+     * Default: false (the iframe alone, placed by the page).
+     */
+    window?: boolean;
+    /**
+     * Window: an element, or a CSS selector, the window never covers (the
+     * Helpdesk's header): its bottom edge is the window's top limit, in
+     * full screen too. Default: none.
+     */
+    avoid?: Element | string | null;
+    /**
+     * Window: remember its position and size in localStorage, under
+     * "helpdesk-host:window:<app>" (or the src's origin and path without
+     * app), and open there next time. Default: true.
+     */
+    remember?: boolean;
+    /**
+     * Window: move the focus to its title bar when it opens, and back to the
+     * element that had it when it closes. Default: true.
+     */
+    autoFocus?: boolean;
   }
 
   /** A message the instance accepted (every rule passed). */
@@ -67,10 +138,18 @@ declare namespace HelpdeskHost {
     fullscreen: { fullscreen: boolean };
     /** Every accepted message, for debugging. */
     message: AcceptedMessage;
+    /** Something kept the app from showing: see Failure. */
+    error: Failure;
+    /** The window was closed by the user (or close()); the instance is destroyed right after. */
+    close: { reason: CloseReason };
   }
 
   interface Instance {
     readonly iframe: HTMLIFrameElement;
+    /** The floating window (window: true), or null. */
+    readonly windowElement: HTMLElement | null;
+    /** The floating window's box in the viewport, or null. */
+    readonly bounds: Bounds | null;
     /** Unique per instance; sent to the app in helpdesk:context:app. */
     readonly appId: string;
     readonly app: string | null;
@@ -92,7 +171,13 @@ declare namespace HelpdeskHost {
     /** Returns a function that removes the listener. */
     on<K extends keyof InstanceEvents>(name: K, listener: (detail: InstanceEvents[K]) => void): () => void;
     off<K extends keyof InstanceEvents>(name: K, listener: (detail: InstanceEvents[K]) => void): void;
-    /** Removes the message listener and the iframe; afterwards nothing is posted or handled. */
+    /** Emits "close" with reason (default "api"), then destroys the instance. */
+    close(reason?: CloseReason): void;
+    /**
+     * Removes the message listener and the iframe (and the window, handing
+     * the focus back to where it was when the window opened); afterwards
+     * nothing is posted, handled or emitted.
+     */
     destroy(): void;
   }
 
@@ -103,6 +188,8 @@ declare namespace HelpdeskHost {
      * found or src is missing.
      */
     mount(container: Element | string, options: MountOptions): Instance;
+    /** mount(document.body, {...options, mode: "popup", window: true}). */
+    openPopup(options: MountOptions): Instance;
     readonly version: string;
     readonly CHANNEL: "helpdesk:apps";
   }

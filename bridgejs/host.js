@@ -43,6 +43,7 @@
     401: "UNAUTHENTICATED",
     403: "FORBIDDEN",
     404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
     502: "BAD_GATEWAY",
     503: "UNAVAILABLE",
     504: "GATEWAY_TIMEOUT",
@@ -148,10 +149,11 @@
   var SVG_NS = "http://www.w3.org/2000/svg";
   var EDGES = ["n", "s", "e", "w", "ne", "nw", "se", "sw"];
   var CURSORS = { n: "ns-resize", s: "ns-resize", e: "ew-resize", w: "ew-resize", ne: "nesw-resize", sw: "nesw-resize", nw: "nwse-resize", se: "nwse-resize" };
+  // Icons: paths in a 24-unit box, drawn at 16 px.
   var ICONS = {
-    enter: ["M9.5 3.5h3v3", "M12.5 3.5 9 7", "M6.5 12.5h-3v-3", "M3.5 12.5 7 9"],
-    exit: ["M12.5 3.5 9.5 6.5", "M9.5 3.5v3h3", "M3.5 12.5l3-3", "M3.5 9.5h3v3"],
-    close: ["M4.5 4.5l7 7", "M11.5 4.5l-7 7"],
+    enter: ["M15 3h6v6", "M9 21H3v-6", "M21 3l-7 7", "M3 21l7-7"],
+    exit: ["M4 14h6v6", "M20 10h-6V4", "M14 10l7-7", "M3 21l7-7"],
+    close: ["M18 6 6 18", "M6 6l12 12"],
   };
   var COLORS = {
     text: "#0f172a",
@@ -161,7 +163,7 @@
     hover: "#e2e8f0",
     closeHover: "#fee2e2",
     closeText: "#b91c1c",
-    ring: "#2563eb",
+    ring: "rgba(37, 99, 235, 0.65)",
   };
   var SHADOW = "0 0 0 1px rgba(15, 23, 42, 0.10), 0 4px 12px rgba(15, 23, 42, 0.08), 0 18px 48px rgba(15, 23, 42, 0.22)";
   // Windows are stacked above the page; the last one used on top.
@@ -186,12 +188,12 @@
 
   function icon(paths) {
     var svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("width", "16");
     svg.setAttribute("height", "16");
     svg.setAttribute("fill", "none");
     svg.setAttribute("stroke", "currentColor");
-    svg.setAttribute("stroke-width", "1.5");
+    svg.setAttribute("stroke-width", "2");
     svg.setAttribute("stroke-linecap", "round");
     svg.setAttribute("stroke-linejoin", "round");
     svg.setAttribute("aria-hidden", "true");
@@ -231,14 +233,18 @@
     }
   }
 
+  // loadBounds reads remembered bounds: {anchor, x, y, width, height},
+  // where anchor is the viewport's corner the window keeps its distance to
+  // ("top-left", "top-right", "bottom-left" or "bottom-right"), x and y
+  // the distances, and width and height the app's area.
   function loadBounds(key) {
     var s = key ? storage() : null;
     if (!s) return null;
     try {
       var v = JSON.parse(s.getItem(key) || "null");
-      if (!isObject(v)) return null;
-      var out = {};
-      var names = ["left", "top", "width", "height"];
+      if (!isObject(v) || !/^(top|bottom)-(left|right)$/.test(v.anchor)) return null;
+      var out = { anchor: v.anchor };
+      var names = ["x", "y", "width", "height"];
       for (var i = 0; i < names.length; i++) {
         var n = v[names[i]];
         if (typeof n !== "number" || !isFinite(n)) return null;
@@ -276,7 +282,10 @@
     var iframe = cfg.iframe;
     var minSize = cfg.minSize;
     var maxSize = cfg.maxSize;
-    var want; // the bounds the user or the app chose
+    // want is where the user or the app put the window: its distances to
+    // the viewport's nearest corner (so that a window in the bottom-right
+    // corner stays there when the viewport changes) and its size.
+    var want;
     var shown; // want, fitted to the viewport as it is now
     var full = false;
     var gesture = null;
@@ -312,6 +321,7 @@
 
     bar.setAttribute("data-helpdesk-part", "titlebar");
     bar.setAttribute("tabindex", "0");
+    bar.setAttribute("role", "group");
     bar.setAttribute("aria-roledescription", "title bar");
     bar.setAttribute("aria-label", cfg.title + ": arrow keys move the window, Shift with arrow keys resizes it, Escape closes it");
     css(bar, {
@@ -533,15 +543,47 @@
       return { width: b.width, height: Math.max(0, b.height - TITLE_HEIGHT) };
     }
 
+    // anchored turns bounds in the viewport into want: distances to the
+    // corner nearest the window's centre.
+    function anchored(b) {
+      var vp = viewport();
+      var right = b.left + b.width / 2 > (vp.left + vp.right) / 2;
+      var bottom = b.top + b.height / 2 > (vp.top + vp.bottom) / 2;
+      return {
+        right: right,
+        bottom: bottom,
+        x: right ? vp.right - (b.left + b.width) : b.left - vp.left,
+        y: bottom ? vp.bottom - (b.top + b.height) : b.top - vp.top,
+        width: b.width,
+        height: b.height,
+      };
+    }
+
+    // placed is want's bounds in the viewport as it is now, before fitting.
+    function placed(a) {
+      var vp = viewport();
+      return {
+        left: a.right ? vp.right - a.x - a.width : vp.left + a.x,
+        top: a.bottom ? vp.bottom - a.y - a.height : vp.top + a.y,
+        width: a.width,
+        height: a.height,
+      };
+    }
+
     function persist() {
       if (!cfg.storageKey) return;
-      var a = area(want);
-      saveBounds(cfg.storageKey, { left: want.left, top: want.top, width: a.width, height: a.height });
+      saveBounds(cfg.storageKey, {
+        anchor: (want.bottom ? "bottom" : "top") + "-" + (want.right ? "right" : "left"),
+        x: want.x,
+        y: want.y,
+        width: want.width,
+        height: Math.max(0, want.height - TITLE_HEIGHT),
+      });
     }
 
     function refit() {
       if (removed) return;
-      shown = fit(want);
+      shown = fit(placed(want));
       apply();
     }
 
@@ -552,18 +594,24 @@
       var saved = loadBounds(cfg.storageKey);
       if (saved) {
         want = {
-          left: saved.left,
-          top: saved.top,
+          right: saved.anchor.indexOf("right") > 0,
+          bottom: saved.anchor.indexOf("bottom") === 0,
+          x: saved.x,
+          y: saved.y,
           width: within(saved.width, L.minW, L.maxW),
           height: within(saved.height + TITLE_HEIGHT, L.minH, L.maxH),
         };
       } else {
-        var vp = viewport();
-        var w = within(DEFAULT_AREA.width, L.minW, L.maxW);
-        var h = within(DEFAULT_AREA.height + TITLE_HEIGHT, L.minH, L.maxH);
-        want = { left: vp.right - w - INSET, top: vp.bottom - h - INSET, width: w, height: h };
+        want = {
+          right: true,
+          bottom: true,
+          x: INSET,
+          y: INSET,
+          width: within(DEFAULT_AREA.width, L.minW, L.maxW),
+          height: within(DEFAULT_AREA.height + TITLE_HEIGHT, L.minH, L.maxH),
+        };
       }
-      shown = fit(want);
+      shown = fit(placed(want));
     })();
 
     // ---- Pointer gestures ----
@@ -620,7 +668,7 @@
       } else {
         shown = fit(resized(f, gesture.kind, dx, dy));
       }
-      want = copy(shown);
+      want = anchored(shown);
       apply();
     }
 
@@ -678,7 +726,7 @@
       } else {
         shown = fit({ left: f.left + dx, top: f.top + dy, width: f.width, height: f.height });
       }
-      want = copy(shown);
+      want = anchored(shown);
       apply();
       persist();
     });
@@ -738,9 +786,10 @@
       // minSize and maxSize already; null keeps a dimension), and returns
       // the area it gets in the viewport.
       request: function (width, height) {
+        // The window grows away from its corner.
         if (width !== null) want.width = width;
         if (height !== null) want.height = height + TITLE_HEIGHT;
-        shown = fit(want);
+        shown = fit(placed(want));
         apply();
         persist();
         return area(shown);
@@ -753,7 +802,7 @@
         win.style.boxShadow = full ? "none" : SHADOW;
         handles.forEach(function (h) { h.style.display = full ? "none" : "block"; });
         paintFullButton();
-        if (!full) shown = fit(want);
+        if (!full) shown = fit(placed(want));
         apply();
       },
       remove: function () {

@@ -105,7 +105,7 @@ func writeErrorPage(w http.ResponseWriter, r *http.Request, p errorPage, status 
 	data := struct {
 		Targets []string `json:"targets"`
 		Payload struct {
-			AppID   string `json:"appId,omitempty"`
+			App     string `json:"app,omitempty"`
 			Code    string `json:"code"`
 			Status  int    `json:"status"`
 			Message string `json:"message"`
@@ -115,7 +115,7 @@ func writeErrorPage(w http.ResponseWriter, r *http.Request, p errorPage, status 
 	heading := fmt.Sprintf("%d %s", status, http.StatusText(status))
 	ancestors := "'none'"
 	if p.app != nil {
-		data.Payload.AppID = p.app.ID
+		data.Payload.App = p.app.ID
 		heading = p.app.Name + ": " + heading
 	}
 	if p.site != nil {

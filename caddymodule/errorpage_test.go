@@ -93,7 +93,7 @@ func TestAppDownAnswersWithAPageNamingIt(t *testing.T) {
 		if strings.Join(targets, " ") != base+" https://helpdesk.test" {
 			t.Errorf("%s: the page posts to %v", tc.app, targets)
 		}
-		if payload["code"] != tc.code || payload["status"] != float64(tc.status) || payload["appId"] != tc.app {
+		if payload["code"] != tc.code || payload["status"] != float64(tc.status) || payload["app"] != tc.app {
 			t.Errorf("%s: payload %v", tc.app, payload)
 		}
 		resp, body = get(t, base+"/apps/"+tc.app+"/api", "", "Authorization", "Bearer "+tok, "Accept", "application/json")
@@ -124,9 +124,10 @@ func TestAppDownGoesToHandleErrors(t *testing.T) {
 	}
 }
 
-// TestBrowserErrorPagesTellTheHelpdesk frames an app that is down and one
-// the user may not open: the Helpdesk page receives helpdesk:app:error from
-// each frame, as Chromium delivers it.
+// TestBrowserErrorPagesTellTheHelpdesk mounts, with host.js, an app that is
+// down and one the user may not open: the Helpdesk page receives
+// helpdesk:app:error from each frame, as Chromium delivers it, and host.js
+// turns each into an error event of its instance.
 func TestBrowserErrorPagesTellTheHelpdesk(t *testing.T) {
 	bctx := browserContext(t)
 	up := newUpstream(t)
@@ -144,15 +145,17 @@ func TestBrowserErrorPagesTellTheHelpdesk(t *testing.T) {
 		}
 	}
 	header /host.html Content-Type "text/html; charset=utf-8"
-	respond /host.html `+"`"+`<!doctype html><body><script>
+	respond /host.html `+"`"+`<!doctype html><body><script src="/apps/_bridge/host.js"></script><script>
 		window.got = [];
 		addEventListener("message", (e) => {
 			if (e.data && e.data.channel === "helpdesk:apps") got.push({origin: e.origin, event: e.data.event, payload: e.data.payload, frame: [...document.querySelectorAll("iframe")].findIndex((f) => f.contentWindow === e.source)});
 		});
+		window.errors = [];
 		for (const app of ["crm", "admins"]) {
-			const f = document.createElement("iframe");
-			f.src = "/apps/" + app + "/";
-			document.body.append(f);
+			const box = document.createElement("div");
+			document.body.append(box);
+			HelpdeskHost.mount(box, {app, src: "/apps/" + app + "/", mode: "embed", placement: "main_menu", user: {id: "u-1"}})
+				.on("error", (e) => errors.push({app, code: e.code, status: e.status, source: e.source}));
 		}
 	</script>`+"`"+` 200 {
 		close
@@ -188,6 +191,15 @@ func TestBrowserErrorPagesTellTheHelpdesk(t *testing.T) {
 		if m["event"] != "helpdesk:app:error" || m["origin"] != base || p["code"] != w[0] || p["status"] != w[1] {
 			t.Errorf("message %v, want %v from frame %v", m, w, m["frame"])
 		}
+	}
+	// host.js turns each into an error event of its instance.
+	errs, err := chromedp.Run(ctx, chromedp.Evaluate[[]map[string]any]("window.errors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(errs) != "[map[app:crm code:BAD_GATEWAY source:gateway status:502] map[app:admins code:FORBIDDEN source:gateway status:403]]" &&
+		fmt.Sprint(errs) != "[map[app:admins code:FORBIDDEN source:gateway status:403] map[app:crm code:BAD_GATEWAY source:gateway status:502]]" {
+		t.Errorf("host.js error events: %v", errs)
 	}
 	if up.requests() != 0 {
 		t.Errorf("the app an agent may not open was reached %d times", up.requests())
