@@ -7,7 +7,8 @@ package caddymodule
 // demo_browser_test.go and browser_test.go: it skips without Chromium, and
 // fails instead when HELPDESK_BROWSER_TESTS=required. Every step checks the
 // layout at 1366×900 and at 1280×720; with DEMO_SCREENSHOTS set, it saves
-// screenshots at both sizes to /tmp/demo17-shots/.
+// screenshots at both sizes to /tmp/demo17-shots/. Popups are host.js's
+// floating windows ([data-helpdesk-window]), dragged with real mouse events.
 
 import (
 	"fmt"
@@ -22,26 +23,50 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // demo17ShotsDir is where the screenshots go when DEMO_SCREENSHOTS is set.
 const demo17ShotsDir = "/tmp/demo17-shots"
 
 // The documents of the apps the Helpdesk mounted: the sidebar's and the
-// popup's. The apps are on the Helpdesk's origin, under /apps/.
+// popup's, in host.js's floating window. The apps are on the Helpdesk's
+// origin, under /apps/.
 const (
 	demoSidebarDoc = `document.querySelector("#sidebar iframe").contentDocument`
-	demoPopupDoc   = `document.querySelector("#popup-body iframe").contentDocument`
+	demoPopupDoc   = `document.querySelector("[data-helpdesk-window] iframe").contentDocument`
 )
+
+// The popup's window (host.js's), its app's frame, and their boxes; the
+// window's box, summed, for settle.
+const (
+	demoPopupWindow   = `document.querySelector("[data-helpdesk-window]")`
+	demoPopupFrame    = `document.querySelector("[data-helpdesk-window] iframe")`
+	demoPopupBox      = demoBoxOf + `(` + demoPopupWindow + `)`
+	demoPopupFrameBox = demoBoxOf + `(` + demoPopupFrame + `)`
+	demoPopupSizes    = `((w) => { if (!w) return -1; const r = w.getBoundingClientRect(); return r.left + 3 * r.top + 7 * r.width + 11 * r.height; })(` + demoPopupWindow + `)`
+	// demoPopupKey is where host.js remembers the reports' window.
+	demoPopupKey = "helpdesk-host:window:reports"
+)
+
+// demoBoxOf, called with an element, is its box in the viewport, rounded,
+// as a box (popup_browser_test.go) decodes it.
+const demoBoxOf = `((n) => { const r = n.getBoundingClientRect(); return {left: Math.round(r.left), top: Math.round(r.top), right: Math.round(r.right), ` +
+	`bottom: Math.round(r.bottom), width: Math.round(r.width), height: Math.round(r.height)}; })`
 
 // demoViewports are the window sizes the demo must look right at.
 var demoViewports = [][2]int64{{1366, 900}, {1280, 720}}
 
-// demoLayoutProblems lists what is wrong with the Helpdesk's layout in the
-// current window: the page scrolling sideways, controls cut off by the
-// window or by their container, the popup covering the page's own
-// controls, or the sidebar app's own bar overflowing.
-const demoLayoutProblems = `(() => {
+// demoLayoutProblems, called with opened, lists what is wrong with the
+// Helpdesk's layout in the current window: the page scrolling sideways,
+// controls cut off by the window or by their container, the popup covering
+// the page's own controls, or the sidebar app's own bar overflowing. A
+// popup opened in this window (opened true) must cover neither the header,
+// the inbox, the ticket's column nor the sidebar's tabs: it sits over the
+// ticket's apps. One opened in a larger window, which host.js has moved and
+// shrunk to fit this one, must still cover neither the header, the inbox,
+// nor the ticket and its controls.
+const demoLayoutProblems = `((opened) => {
 	const W = innerWidth, H = innerHeight, out = [];
 	const box = (n) => { const r = n.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom].map(Math.round); };
 	const shown = (n) => !n.closest("[hidden]") && n.getBoundingClientRect().width > 0;
@@ -49,7 +74,7 @@ const demoLayoutProblems = `(() => {
 	if (document.documentElement.scrollWidth > W) out.push("the page is " + document.documentElement.scrollWidth + " px wide in a " + W + " px window");
 	for (const sel of ["#signin button", ".brand", "nav [data-app]", "#who", "#settings-link", "#search", "#ticket-list",
 		"#ticket-subject", "#ticket-status", "#ticket-priority", "#ticket-assignee", "#ticket-order", "#send-reply",
-		"aside [data-app]", "#sidebar iframe", "#popup", "#close-popup"]) {
+		"aside [data-app]", "#sidebar iframe", "[data-helpdesk-window]", '[data-helpdesk-part="close"]']) {
 		for (const n of document.querySelectorAll(sel)) {
 			if (!shown(n)) continue;
 			const r = n.getBoundingClientRect();
@@ -60,11 +85,15 @@ const demoLayoutProblems = `(() => {
 		const c = n.parentElement.getBoundingClientRect(), r = n.getBoundingClientRect();
 		if (r.left < c.left - 0.5 || r.right > c.right + 0.5) out.push(n.dataset.app + "'s menu entry is cut off: " + box(n));
 	}
-	const popup = document.querySelector("#popup");
-	if (!popup.hidden) {
+	const popup = document.querySelector("[data-helpdesk-window]");
+	if (popup) {
 		const p = popup.getBoundingClientRect();
-		for (const sel of [".devbar", ".topbar", ".queue", ".ticket", ".side-head"]) {
-			if (overlap(p, document.querySelector(sel).getBoundingClientRect())) out.push("the popup " + box(popup) + " covers " + sel + " " + box(document.querySelector(sel)));
+		const clear = opened ? [".devbar", ".topbar", ".queue", ".ticket", ".side-head"]
+			: [".devbar", ".topbar", ".queue", "#ticket-subject", ".requester", "#ticket-props", "#conversation .msg", ".composer"];
+		for (const sel of clear) {
+			for (const n of document.querySelectorAll(sel)) {
+				if (overlap(p, n.getBoundingClientRect())) out.push("the popup " + box(popup) + " covers " + sel + " " + box(n));
+			}
 		}
 	}
 	const frame = document.querySelector("#sidebar iframe");
@@ -76,15 +105,18 @@ const demoLayoutProblems = `(() => {
 		if (nav && user && user.getBoundingClientRect().width > 0 && overlap(nav.getBoundingClientRect(), user.getBoundingClientRect())) out.push("the sidebar app's bar overlaps itself");
 	}
 	return out;
-})()`
+})`
 
 // TestBrowserDemoHelpdesk proves, on the demo of Caddyfile.example in a real
 // browser, that the demo Helpdesk works as an agent workspace: an agent is
-// not offered the apps it may not open; the order lookup in the ticket
+// not offered the apps it may not open, and one it opens anyway shows the
+// gateway's refusal in the protocol log; the order lookup in the ticket
 // sidebar shows the open ticket's order and requester, and follows the
 // ticket as the agent changes it and opens another; a reload keeps the
 // session and the open ticket; a supervisor of division 1 opens Team
-// reports in a popup that connects and grows with its content. At each
+// reports in host.js's floating window, over the ticket's apps, which
+// connects and grows with its content, is dragged by its title bar, opens
+// again where it was left after a reload, and closes with Escape. At each
 // step the layout holds at 1366×900 and 1280×720, and no page throws an
 // uncaught exception or breaks a Content-Security-Policy.
 func TestBrowserDemoHelpdesk(t *testing.T) {
@@ -125,6 +157,14 @@ func TestBrowserDemoHelpdesk(t *testing.T) {
 			t.Errorf("the tool's bar names %q, want the Helpdesk user", got)
 		}
 		hd.checkViewports("1-agent")
+
+		// Team reports opened anyway, as a stale menu entry would: the
+		// gateway's 403 page tells the Helpdesk (helpdesk:app:error), which
+		// logs host.js's error event.
+		demoEval[bool](hd, `openPopup({id: "reports", name: "Team reports", url: "/apps/reports/", placement: "main_menu", mode: "popup"}), true`)
+		hd.waitFor("the gateway's refusal in the protocol log", `document.querySelector("#log").textContent.includes("reports: error FORBIDDEN 403: ")`)
+		hd.click(`[data-helpdesk-part="close"]`)
+		hd.waitPopupClosed("button")
 		hd.clean()
 	})
 
@@ -179,11 +219,8 @@ func TestBrowserDemoHelpdesk(t *testing.T) {
 		if got := hd.text(`nav [data-app="reports"]`); got != "Team reports" {
 			t.Errorf("the menu entry reads %q", got)
 		}
-		hd.click(`nav [data-app="reports"]`)
-		hd.waitFor("the popup to connect", `!document.querySelector("#popup").hidden && document.querySelector("#popup-body").dataset.state === "connected"`)
-		hd.waitFor("the ready in the protocol log", `document.querySelector("#log").textContent.includes("reports: connected as ")`)
-		hd.waitFor("the report in the popup", frameCond(demoPopupDoc, `d.querySelector("#report h1").textContent === "Team reports" && d.querySelector("#report h1").getBoundingClientRect().height > 0`))
-		if got := hd.text("#popup-title"); got != "Team reports" {
+		hd.openReports()
+		if got := hd.text(`[data-helpdesk-part="title"]`); got != "Team reports" {
 			t.Errorf("the popup is titled %q", got)
 		}
 		if got := hd.attr(`nav [data-app="reports"]`, "aria-pressed"); got != "true" {
@@ -191,20 +228,125 @@ func TestBrowserDemoHelpdesk(t *testing.T) {
 		}
 		// The report fits the popup, which follows its height.
 		hd.waitFor("the popup to fit the report", `document.querySelector("#log").textContent.includes("reports: resized to ")`)
-		hd.settle(`document.querySelector("#popup-body iframe").getBoundingClientRect().height`)
-		before := demoEval[float64](hd, `document.querySelector("#popup-body iframe").getBoundingClientRect().height`)
+		hd.settle(demoPopupSizes)
+		// host.js's default spot: the bottom-right corner, over the
+		// ticket's apps; the app fills the window below its title bar.
+		win, frame := demoEval[box](hd, demoPopupBox), demoEval[box](hd, demoPopupFrameBox)
+		if win.Right != 1366-24 || win.Bottom != 900-24 {
+			t.Errorf("the popup opened at %v, want 24 px from the bottom-right corner of the 1366×900 window", win)
+		}
+		if frame.Left != win.Left || frame.Right != win.Right || frame.Bottom != win.Bottom || frame.Top != win.Top+titleBarHeight {
+			t.Errorf("the app's frame is %v in the window %v, want it below the title bar", frame, win)
+		}
+		before := demoEval[float64](hd, demoPopupFrame+`.getBoundingClientRect().height`)
 		demoEval[bool](hd, frameCond(demoPopupDoc, `(d.querySelector("#sec-agents summary").click(), true)`))
 		hd.waitFor("the popup to grow with the opened section",
-			fmt.Sprintf(`document.querySelector("#popup-body iframe").getBoundingClientRect().height > %f + 60`, before))
+			fmt.Sprintf(demoPopupFrame+`.getBoundingClientRect().height > %f + 60`, before))
 		hd.checkViewports("4-reports")
 		// Everything open: the popup stops below the sidebar's tabs.
 		demoEval[bool](hd, frameCond(demoPopupDoc, `(d.querySelector("#toggle-all").click(), true)`))
-		hd.settle(`document.querySelector("#popup-body iframe").getBoundingClientRect().height`)
-		hd.checkViewports("")
-		hd.click("#close-popup")
-		hd.waitFor("the popup to close", `document.querySelector("#popup").hidden && !document.querySelector("#popup-body iframe")`)
+		hd.settle(demoPopupSizes)
+		hd.checkViewports("4-reports-all")
+		hd.click(`[data-helpdesk-part="close"]`)
+		hd.waitPopupClosed("button")
+
+		// Opened in the smaller window, with everything open: it keeps clear
+		// of the page's controls there too.
+		hd.do(chromedp.EmulateViewport(1280, 720))
+		hd.openReports()
+		demoEval[bool](hd, frameCond(demoPopupDoc, `(d.querySelector("#toggle-all").click(), true)`))
+		hd.settle(demoPopupSizes)
+		if win := demoEval[box](hd, demoPopupBox); win.Right != 1280-24 || win.Bottom != 720-24 {
+			t.Errorf("the popup opened at %v, want 24 px from the bottom-right corner of the 1280×720 window", win)
+		}
+		hd.checkLayout("4-reports-opened", 1280, 720, true)
+		hd.click(`[data-helpdesk-part="close"]`)
+		hd.waitPopupClosed("button")
+		hd.do(chromedp.EmulateViewport(demoViewports[0][0], demoViewports[0][1]))
 		hd.clean()
 	})
+
+	step("5 the popup is dragged, remembered and closed with Escape", func(t *testing.T) {
+		hd := hd.in(t)
+		hd.openReports()
+		hd.settle(demoPopupSizes)
+		from := demoEval[box](hd, demoPopupBox)
+		// Dragged by its title bar, with the mouse: up and to the left.
+		title := demoEval[box](hd, demoBoxOf+`(document.querySelector('[data-helpdesk-part="title"]'))`)
+		const dx, dy = -180, -90
+		hd.drag(float64(title.Left+title.Width/2), float64(title.Top+title.Height/2), dx, dy)
+		hd.settle(demoPopupSizes)
+		moved := demoEval[box](hd, demoPopupBox)
+		want := box{Left: from.Left + dx, Top: from.Top + dy, Right: from.Right + dx, Bottom: from.Bottom + dy, Width: from.Width, Height: from.Height}
+		if moved != want {
+			t.Errorf("dragged by (%d, %d) from %v, the popup is at %v, want %v", dx, dy, from, moved, want)
+		}
+		if saved := demoEval[string](hd, fmt.Sprintf(`localStorage.getItem(%q) || ""`, demoPopupKey)); saved == "" {
+			t.Errorf("host.js did not remember the moved window in localStorage[%q]", demoPopupKey)
+		}
+		if os.Getenv("DEMO_SCREENSHOTS") != "" {
+			hd.screenshot("5-dragged-1366x900")
+		}
+
+		// After a reload, Team reports opens where it was left.
+		hd.do(chromedp.Reload())
+		hd.waitFor("the Helpdesk to show the user after the reload", `document.querySelector("#who").textContent === "Sara Supervisor · supervisor · division 1"`)
+		hd.waitRefreshed("Team reports in the main menu after the reload", `!!document.querySelector('nav [data-app="reports"]')`)
+		hd.openReports()
+		hd.settle(demoPopupSizes)
+		if got := demoEval[box](hd, demoPopupBox); got != moved {
+			t.Errorf("after a reload the popup opened at %v, want %v, where it was left", got, moved)
+		}
+
+		// Escape, with the focus on its title bar (where it goes on
+		// opening), closes it, and the focus goes back to the menu entry.
+		if got := demoEval[string](hd, `document.activeElement.getAttribute("data-helpdesk-part") || document.activeElement.tagName`); got != "titlebar" {
+			t.Errorf("the opened popup left the focus on %q, want its title bar", got)
+		}
+		hd.do(chromedp.KeyEvent(kb.Escape))
+		hd.waitPopupClosed("escape")
+		if !demoEval[bool](hd, `document.activeElement === document.querySelector('nav [data-app="reports"]')`) {
+			t.Errorf("after Escape the focus is on %s, want the Team reports menu entry", demoEval[string](hd, `document.activeElement.outerHTML.slice(0, 120)`))
+		}
+		hd.clean()
+	})
+}
+
+// openReports opens Team reports from the main menu, and waits until its
+// window shows the report, connected.
+func (d *demoTab) openReports() {
+	d.t.Helper()
+	n := demoEval[int](d, `document.querySelector("#log").textContent.split("reports: connected as ").length`)
+	d.click(`nav [data-app="reports"]`)
+	d.waitFor("the popup window", `!!`+demoPopupFrame)
+	d.waitFor("the ready in the protocol log", fmt.Sprintf(`document.querySelector("#log").textContent.split("reports: connected as ").length > %d`, n))
+	d.waitFor("the report in the popup", frameCond(demoPopupDoc, `d.querySelector("#report h1").textContent === "Team reports" && d.querySelector("#report h1").getBoundingClientRect().height > 0`))
+}
+
+// waitPopupClosed waits until the popup's window is gone, for reason (the
+// close event's), and its menu entry, if any, no longer shows it open.
+func (d *demoTab) waitPopupClosed(reason string) {
+	d.t.Helper()
+	d.waitFor("the popup to close ("+reason+")", fmt.Sprintf(`!`+demoPopupWindow+` && !document.querySelector("iframe[data-helpdesk-app=reports]") && `+
+		`((b) => !b || b.getAttribute("aria-pressed") === "false")(document.querySelector('nav [data-app="reports"]')) && `+
+		`document.querySelector("#log li").textContent === %q`, "reports: closed ("+reason+")"))
+}
+
+// drag presses the left mouse button at (x, y), moves it by (dx, dy) in
+// steps, and releases it: real input events, as a user's.
+func (d *demoTab) drag(x, y, dx, dy float64) {
+	d.t.Helper()
+	const steps = 8
+	actions := []chromedp.Action[chromedp.Void]{
+		chromedp.MouseEvent(chromedp.MouseMoved, x, y),
+		chromedp.MouseEvent(chromedp.MousePressed, x, y, chromedp.ButtonLeft, chromedp.ClickCount(1), withButtons),
+	}
+	for i := 1; i <= steps; i++ {
+		f := float64(i) / steps
+		actions = append(actions, chromedp.MouseEvent(chromedp.MouseMoved, x+dx*f, y+dy*f, chromedp.ButtonLeft, withButtons))
+	}
+	actions = append(actions, chromedp.MouseEvent(chromedp.MouseReleased, x+dx, y+dy, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	d.do(actions...)
 }
 
 // frameCond evaluates cond with d bound to the document doc names.
@@ -257,22 +399,32 @@ func (d *demoTab) settle(expr string) {
 	}
 }
 
-// checkViewports checks the layout at each of demoViewports, and saves a
-// screenshot named name at each when DEMO_SCREENSHOTS is set and name is
-// not empty. It leaves the tab at 1366×900.
+// checkViewports checks the layout at each of demoViewports, from the tab
+// at 1366×900, where an open popup was opened, and saves a screenshot named
+// name at each when DEMO_SCREENSHOTS is set and name is not empty. It
+// leaves the tab at 1366×900.
 func (d *demoTab) checkViewports(name string) {
 	d.t.Helper()
-	for _, vp := range demoViewports {
+	for i, vp := range demoViewports {
 		d.do(chromedp.EmulateViewport(vp[0], vp[1]))
-		d.settle(`document.querySelector("#popup").getBoundingClientRect().height + innerWidth`)
-		if problems := demoEval[[]string](d, demoLayoutProblems); len(problems) > 0 {
-			d.t.Errorf("at %d×%d:\n%s", vp[0], vp[1], strings.Join(problems, "\n"))
-		}
-		if name != "" && os.Getenv("DEMO_SCREENSHOTS") != "" {
-			d.screenshot(fmt.Sprintf("%s-%dx%d", name, vp[0], vp[1]))
-		}
+		d.checkLayout(name, vp[0], vp[1], i == 0)
 	}
 	d.do(chromedp.EmulateViewport(demoViewports[0][0], demoViewports[0][1]))
+}
+
+// checkLayout checks the layout in the tab's window, width×height, once the
+// popup has settled (opened: an open popup was opened in this window; see
+// demoLayoutProblems), and saves a screenshot named name-WxH when
+// DEMO_SCREENSHOTS is set and name is not empty.
+func (d *demoTab) checkLayout(name string, width, height int64, opened bool) {
+	d.t.Helper()
+	d.settle(demoPopupSizes + ` + innerWidth`)
+	if problems := demoEval[[]string](d, fmt.Sprintf("(%s)(%t)", demoLayoutProblems, opened)); len(problems) > 0 {
+		d.t.Errorf("at %d×%d:\n%s", width, height, strings.Join(problems, "\n"))
+	}
+	if name != "" && os.Getenv("DEMO_SCREENSHOTS") != "" {
+		d.screenshot(fmt.Sprintf("%s-%dx%d", name, width, height))
+	}
 }
 
 // screenshot saves the tab's window to demo17ShotsDir.

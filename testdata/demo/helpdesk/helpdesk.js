@@ -4,6 +4,9 @@
 // main-menu apps from buttons in the header (in a popup, or in a panel over
 // the workspace), ticket-sidebar apps in the aside, next to the ticket, which
 // they receive as context and as helpdesk:ticket:update when it changes.
+// Popups are host.js's floating windows (HelpdeskHost.openPopup): dragged by
+// their title bar, resized from their edges, closed with Escape or their
+// close button, and reopened where the user left them.
 /* global HelpdeskHost, DEMO_TICKETS */
 "use strict";
 
@@ -15,6 +18,13 @@ const SETTINGS_URL = "/apps/_admin/";
 const REFRESH_EVERY = 5000;
 const POPUP_MIN = { width: 320, height: 160 };
 const POPUP_MAX_WIDTH = 900;
+// host.js opens a new window this far from the viewport's bottom-right
+// corner (bridgejs/README.md), with a title bar this tall above the app
+// (TITLE_HEIGHT in bridgejs/host.js).
+const WINDOW_INSET = 24;
+const WINDOW_TITLE_BAR = 40;
+// The gap the popup keeps, by default, to the ticket and the sidebar's tabs.
+const POPUP_GAP = 8;
 const STATUSES = ["open", "pending", "on hold", "solved"];
 const PRIORITIES = ["low", "normal", "high", "urgent"];
 const TEAMMATES = [
@@ -112,6 +122,9 @@ function log(app, text) {
 
 function watch(instance, name) {
   instance.on("message", (m) => log(name, "app → host " + m.event));
+  // What kept the app from showing: the gateway's error page (an agent
+  // opening an app it may not open), a frame that cannot load, no handshake.
+  instance.on("error", (e) => log(name, "error " + e.code + (e.status ? " " + e.status : "") + ": " + e.message));
   instance.on("ready", (r) => log(name, "connected as " + r.appId + " (" + r.mode + ")"));
   instance.on("resize", (r) => log(name, "resized to " + r.width + " × " + r.height));
   instance.on("fullscreen", (r) => log(name, r.fullscreen ? "full screen" : "back from full screen"));
@@ -121,13 +134,13 @@ function watch(instance, name) {
 // ---- Mounting ----------------------------------------------------------------
 
 // mount mounts app in container, with the open ticket when it is a sidebar app.
-function mount(container, app, extra) {
+function mount(container, app) {
   const options = {
     app: app.id, src: app.url, mode: app.mode, placement: app.placement, title: app.name, user,
   };
   if (app.placement === "ticket_sidebar") options.ticket = current.ticket;
   const box = $(container);
-  const instance = watch(HelpdeskHost.mount(box, Object.assign(options, extra)), app.id);
+  const instance = watch(HelpdeskHost.mount(box, options), app.id);
   // data-state: for styling, and for the demo's browser test.
   box.dataset.state = "loading";
   instance.on("ready", () => { box.dataset.state = "connected"; });
@@ -144,29 +157,47 @@ function sameApp(mounted, app) {
   return Boolean(mounted && app && mounted.app.id === app.id && mounted.app.url === app.url && mounted.app.mode === app.mode);
 }
 
-// popupMax is the largest popup that fits below the header and the
-// sidebar's tabs, which it never covers.
+// popupMax is the largest app area of a popup: host.js opens it in the
+// bottom-right corner, and grows it upwards as its app asks for room; at
+// most this large, it stays over the ticket's apps, clear of the ticket
+// and its controls on the left and of the sidebar's tabs above. The user
+// may still drag it anywhere below the header, and resize it up to this.
 function popupMax() {
-  const top = $(".side-frame").getBoundingClientRect().top || 160;
-  const bar = $("#popup .window-bar").offsetHeight || 40;
-  return { width: Math.min(POPUP_MAX_WIDTH, window.innerWidth - 32), height: Math.max(POPUP_MIN.height, Math.floor(window.innerHeight - top - bar - 12)) };
+  const vw = document.documentElement.clientWidth || window.innerWidth;
+  const vh = document.documentElement.clientHeight || window.innerHeight;
+  const side = $(".side").getBoundingClientRect();
+  const tabs = $(".side-head").getBoundingClientRect();
+  const width = vw - WINDOW_INSET - side.left - POPUP_GAP;
+  const height = vh - WINDOW_INSET - tabs.bottom - POPUP_GAP - WINDOW_TITLE_BAR;
+  return {
+    width: Math.max(POPUP_MIN.width, Math.min(POPUP_MAX_WIDTH, Math.floor(width))),
+    height: Math.max(POPUP_MIN.height, Math.floor(height)),
+  };
 }
 
+// openPopup opens app in host.js's floating window, below the header,
+// which it never covers; it closes with Escape or its close button.
 function openPopup(app) {
   if (!user) return;
   popup = unmount(popup);
-  $("#popup-title").textContent = app.name;
-  $("#popup-where").textContent = describe(app);
-  $("#popup").hidden = false;
-  $("#popup").dataset.openApp = app.id;
-  popup = mount("#popup-body", app, { minSize: POPUP_MIN, maxSize: popupMax() });
+  const options = {
+    app: app.id, src: app.url, placement: app.placement, title: app.name, user,
+    minSize: POPUP_MIN, maxSize: popupMax(), avoid: "header.topbar",
+  };
+  if (app.placement === "ticket_sidebar") options.ticket = current.ticket;
+  const instance = watch(HelpdeskHost.openPopup(options), app.id);
+  const opened = { app, instance };
+  instance.on("close", (c) => {
+    log(app.id, "closed (" + c.reason + ")");
+    if (popup === opened) popup = null;
+    markOpen();
+  });
+  popup = opened;
   markOpen();
 }
 
 function closePopup() {
   popup = unmount(popup);
-  $("#popup").hidden = true;
-  delete $("#popup").dataset.openApp;
   markOpen();
 }
 
@@ -193,7 +224,7 @@ function mountSidebar(app) {
   markOpen();
 }
 
-// open opens an app from its menu entry: popup apps in the floating popup,
+// open opens an app from its menu entry: popup apps in a floating window,
 // the others in the main panel or, for sidebar apps, in the aside.
 function open(app) {
   if (app.mode === "popup") openPopup(app);
@@ -532,11 +563,7 @@ async function refresh() {
 
 // ---- The page ------------------------------------------------------------------
 
-$("#close-popup").addEventListener("click", closePopup);
 $("#close-panel").addEventListener("click", closePanel);
-document.addEventListener("keydown", (ev) => {
-  if (ev.key === "Escape" && popup) closePopup();
-});
 
 $("#ticket-status").addEventListener("change", (ev) => {
   changeTicket("status " + ev.target.value, (t) => { t.status = ev.target.value; });
