@@ -10,15 +10,17 @@
  * the apps: the page says so and keeps whatever the user typed.
  *
  * Nothing the API returns is ever parsed as HTML: the page builds its DOM
- * with textContent and attributes only.
+ * with textContent and attributes only, with the helpers of base.js.
  */
 (function () {
   "use strict";
 
+  const ui = window.HelpdeskUI;
+  const { $, $$, el, icon, capitalize } = ui;
+
   const API = new URL("../_api/admin/", location.href);
   const ME = new URL("../_api/me", location.href);
   const APPS_PATH = new URL("../", location.href).pathname;
-  const SVG_NS = "http://www.w3.org/2000/svg";
   const MERGE_PATCH = "application/merge-patch+json";
   const CLUSTER_EVERY = 15000;
   const TOAST_FOR = 3500;
@@ -49,46 +51,12 @@
     clusterTimer: 0,
   };
 
-  // ---- DOM helpers ----------------------------------------------------------
-
-  const $ = (selector, root) => (root || document).querySelector(selector);
-  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
-
-  /** Creates an element: props are attributes, but for class, text and on* listeners. */
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === undefined || value === null || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children) {
-      if (child !== null && child !== undefined && child !== false) node.append(child);
-    }
-    return node;
-  }
-
-  /** An icon of the page's sprite. */
-  function icon(name, cls) {
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("class", cls || "i");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const use = document.createElementNS(SVG_NS, "use");
-    use.setAttribute("href", "#i-" + name);
-    svg.append(use);
-    return svg;
-  }
-
   function field(name) {
     return $("#app-form").elements.namedItem(name);
   }
 
   // ---- Words ---------------------------------------------------------------
 
-  const capitalize = (s) => s.charAt(0).toUpperCase() + s.slice(1);
   const placementLabel = (p) => (PLACEMENTS[p] ? PLACEMENTS[p].label : capitalize(String(p).replace(/_/g, " ")));
   const appName = (app) => app.name || app.id;
   const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
@@ -280,13 +248,9 @@
   };
 
   function showFatal(kind, detail) {
-    const f = FATAL[kind];
     for (const dialog of $$("dialog[open]")) dialog.close();
     $("#page").hidden = true;
-    $("#fatal").hidden = false;
-    $("#fatal").dataset.kind = kind;
-    $("#fatal-title").textContent = f.title;
-    $("#fatal-text").textContent = detail ? f.text + " " + detail : f.text;
+    const f = ui.showFatal(FATAL, kind, detail);
     $("#fatal-retry").hidden = !f.retry;
     clearInterval(state.clusterTimer);
     (f.retry ? $("#fatal-retry") : $("#fatal-back")).focus();
@@ -1127,42 +1091,23 @@
   // ---- Tabs ----------------------------------------------------------------
 
   function selectTab(tab, focus) {
-    for (const t of $$("[role=tab]")) {
-      const on = t === tab;
-      t.setAttribute("aria-selected", on ? "true" : "false");
-      t.tabIndex = on ? 0 : -1;
-      $("#" + t.getAttribute("aria-controls")).hidden = !on;
-    }
-    if (focus) tab.focus();
+    ui.selectTab(tab, focus);
     if (tab.id === "tab-audit") loadAudit();
     if (tab.id === "tab-access" && !$("#access-results").childElementCount && state.list) checkAccess();
-  }
-
-  function onTabKey(ev) {
-    const tabs = $$("[role=tab]");
-    const at = tabs.indexOf(ev.currentTarget);
-    const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[ev.key];
-    if (next === undefined) return;
-    ev.preventDefault();
-    selectTab(tabs[(next + tabs.length) % tabs.length], true);
   }
 
   // ---- The signed-in user --------------------------------------------------
 
   async function loadMe() {
     try {
-      const res = await fetch(ME, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
-      if (!res.ok) return;
-      state.me = await res.json();
+      const res = await ui.getJSON(ME);
+      if (!res.ok || res.data === null) return;
+      state.me = res.data;
     } catch (err) {
       return;
     }
     const user = (state.me && state.me.user) || {};
-    if (!user.name && !user.id) return;
-    $("#who-avatar").textContent = String(user.name || user.id).charAt(0).toUpperCase();
-    $("#who-name").textContent = user.name || user.id;
-    $("#who-role").textContent = user.role ? roleLabel(user.role) : "";
-    $("#who").hidden = false;
+    if (!ui.showWho(user, user.role ? roleLabel(user.role) : "")) return;
     if (!$("#access-division").value && user.division_id !== undefined && user.division_id !== null) {
       $("#access-division").value = String(user.division_id);
     }
@@ -1222,10 +1167,7 @@
       button.addEventListener("click", () => button.closest("dialog").close());
     }
 
-    for (const tab of $$("[role=tab]")) {
-      tab.addEventListener("click", () => selectTab(tab, false));
-      tab.addEventListener("keydown", onTabKey);
-    }
+    ui.bindTabs(selectTab);
     $("#access-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       checkAccess();

@@ -1,9 +1,21 @@
-// Package adminui serves the gateway's admin page, Settings › Integrations ›
-// Apps, on which the Helpdesk's admins and owners manage the apps through
-// the admin API (<prefix>/_api/admin/). The page is plain HTML, CSS and
-// JavaScript, embedded, minified once and served under a policy that allows
-// no inline script or style; its script and stylesheet are versioned by
-// content, so they can be cached for good.
+// Package adminui serves the gateway's pages for the Helpdesk's admins and
+// owners:
+//
+//   - the settings page, Settings › Integrations › Apps, at
+//     <prefix>/_admin/, on which they manage the apps through the admin API
+//     (<prefix>/_api/admin/);
+//   - the developer console, at <prefix>/_console/, on which they mount an
+//     app with the host SDK (<prefix>/_bridge/host.js), as the Helpdesk
+//     would, feed it a user and a ticket they edit, watch the helpdesk:apps
+//     messages both ways, and read what the gateway did to each of the app's
+//     responses (<prefix>/_api/console/trace) — which answers the usual
+//     question, "why is my app not connected?".
+//
+// The pages are plain HTML, CSS and JavaScript, embedded and minified once.
+// Each loads the stylesheet and the script both share (base.css, base.js),
+// then its own. They are served under a policy that allows no inline script
+// or style; their scripts and stylesheets are versioned by content, so they
+// can be cached for good.
 package adminui
 
 import (
@@ -11,11 +23,11 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,36 +40,74 @@ import (
 	"github.com/tdewolff/minify/v2/svg"
 )
 
-//go:embed index.html admin.js admin.css
+//go:embed base.css base.js admin.html admin.css admin.js console.html console.css console.js
 var sources embed.FS
 
-// Names of the page's script and stylesheet, which the HTML refers to by
-// relative URLs.
-const (
-	scriptName     = "admin.js"
-	stylesheetName = "admin.css"
-)
-
-// contentSecurityPolicy is the policy the page's HTML is served with: the
-// page runs its own script and stylesheet only, talks to its own origin
-// only, and shows app icons from anywhere on HTTPS.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' https: data:; connect-src 'self'; form-action 'none'; base-uri 'none'; " +
-	"frame-ancestors 'self'"
-
-// helpdeskPlaceholder stands for the Helpdesk's URL in the HTML source;
-// ServeHTTP puts the URL of each request in its place.
-const helpdeskPlaceholder = "https://helpdesk.invalid/"
-
-// Page is the admin page, minified and ready to serve.
-type Page struct {
-	// html is the minified HTML, split where the Helpdesk's URL goes.
-	html [][]byte
-	// files are the script and the stylesheet, by name.
-	files map[string]*file
+// source is what a page is made of.
+type source struct {
+	// html is the page's HTML file.
+	html string
+	// files are the scripts and stylesheets the HTML refers to by relative
+	// URLs, once each: they are served next to it, at their versions.
+	files []string
+	// refs are other URLs the HTML must refer to once each, as they are.
+	refs []string
+	// policy is the Content-Security-Policy the HTML is served with.
+	policy string
+	// linksHelpdesk is whether the HTML links back to the Helpdesk, at
+	// helpdeskPlaceholder.
+	linksHelpdesk bool
 }
 
-// file is the page's script or its stylesheet.
+// settingsSource is the settings page: it runs its own scripts and
+// stylesheets only, talks to its own origin only, and shows app icons from
+// anywhere on HTTPS.
+var settingsSource = source{
+	html:  "admin.html",
+	files: []string{"base.css", "admin.css", "base.js", "admin.js"},
+	policy: "default-src 'none'; script-src 'self'; style-src 'self'; " +
+		"img-src 'self' https: data:; connect-src 'self'; form-action 'none'; base-uri 'none'; " +
+		"frame-ancestors 'self'",
+	linksHelpdesk: true,
+}
+
+// consoleSource is the developer console: as the settings page, and it
+// also loads the host SDK, one of the gateway's scripts on the same origin
+// (hostSDK), and frames the apps, which are on its own origin.
+var consoleSource = source{
+	html:  "console.html",
+	files: []string{"base.css", "console.css", "base.js", "console.js"},
+	refs:  []string{hostSDK},
+	policy: "default-src 'none'; script-src 'self'; style-src 'self'; " +
+		"img-src 'self' https: data:; connect-src 'self'; frame-src 'self'; form-action 'none'; base-uri 'none'; " +
+		"frame-ancestors 'self'",
+}
+
+// hostSDK is where the console loads the host SDK from: the gateway serves
+// it at <prefix>/_bridge/host.js, next to the console's <prefix>/_console/.
+const hostSDK = "../_bridge/host.js"
+
+// helpdeskPlaceholder stands for the Helpdesk's URL in the settings page's
+// HTML; Settings puts the URL of each request in its place.
+const helpdeskPlaceholder = "https://helpdesk.invalid/"
+
+// Pages are the settings page and the developer console, minified and ready
+// to serve.
+type Pages struct {
+	settings, console *page
+}
+
+// page is one page, minified.
+type page struct {
+	// html is the minified HTML, split where the Helpdesk's URL goes: one
+	// piece when the page does not link to the Helpdesk.
+	html [][]byte
+	// files are the scripts and stylesheets the HTML refers to, by name.
+	files  map[string]*file
+	policy string
+}
+
+// file is a script or a stylesheet.
 type file struct {
 	name        string
 	contentType string
@@ -65,10 +115,16 @@ type file struct {
 	version     string // a hash of body; URLs carrying it as ?v= never change
 }
 
-// Load returns the page, minified on the first call.
-func Load() (*Page, error) { return load() }
+// contentTypes are the types of the files the pages refer to, by extension.
+var contentTypes = map[string]string{
+	".css": "text/css; charset=utf-8",
+	".js":  "text/javascript; charset=utf-8",
+}
 
-var load = sync.OnceValues(func() (*Page, error) {
+// Load returns the pages, minified on the first call.
+func Load() (*Pages, error) { return load() }
+
+var load = sync.OnceValues(func() (*Pages, error) {
 	m := minify.New()
 	m.AddFunc("text/javascript", js.Minify)
 	m.AddFunc("text/css", css.Minify)
@@ -77,60 +133,104 @@ var load = sync.OnceValues(func() (*Page, error) {
 	// inside an attribute value.
 	m.Add("text/html", &mhtml.Minifier{KeepDocumentTags: true, KeepQuotes: true, KeepEndTags: true})
 
-	p := &Page{files: make(map[string]*file, 2)}
-	src, err := sources.ReadFile("index.html")
+	files := make(map[string]*file) // minified once, whichever pages share them
+	settings, err := settingsSource.build(m, files)
 	if err != nil {
 		return nil, err
 	}
-	page := string(src)
-	for _, f := range []*file{
-		{name: scriptName, contentType: "text/javascript; charset=utf-8"},
-		{name: stylesheetName, contentType: "text/css; charset=utf-8"},
-	} {
-		mediatype, _, _ := strings.Cut(f.contentType, ";")
-		if f.body, err = minifyFile(m, f.name, mediatype); err != nil {
-			return nil, err
-		}
-		sum := sha256.Sum256(f.body)
-		f.version = hex.EncodeToString(sum[:8])
-		p.files[f.name] = f
-		ref := strconv.Quote(f.name)
-		if n := strings.Count(page, ref); n != 1 {
-			return nil, fmt.Errorf("index.html refers to %s %d times, want once", ref, n)
-		}
-		page = strings.Replace(page, ref, strconv.Quote(f.name+"?v="+f.version), 1)
+	console, err := consoleSource.build(m, files)
+	if err != nil {
+		return nil, err
 	}
-	var out bytes.Buffer
-	if err := m.Minify("text/html", &out, strings.NewReader(page)); err != nil {
-		return nil, fmt.Errorf("minifying index.html: %w", err)
-	}
-	p.html = bytes.Split(out.Bytes(), []byte(helpdeskPlaceholder))
-	if len(p.html) < 2 {
-		return nil, errors.New("index.html lost its Helpdesk link while minified")
-	}
-	return p, nil
+	return &Pages{settings: settings, console: console}, nil
 })
 
-// minifyFile minifies the embedded file name as mediatype.
-func minifyFile(m *minify.M, name, mediatype string) ([]byte, error) {
+// build minifies the page of s, taking the files it refers to from
+// minified, or minifying them into it.
+func (s *source) build(m *minify.M, minified map[string]*file) (*page, error) {
+	src, err := sources.ReadFile(s.html)
+	if err != nil {
+		return nil, err
+	}
+	doc := string(src)
+	for _, ref := range s.refs {
+		if n := strings.Count(doc, strconv.Quote(ref)); n != 1 {
+			return nil, fmt.Errorf("%s refers to %q %d times, want once", s.html, ref, n)
+		}
+	}
+	p := &page{files: make(map[string]*file, len(s.files)), policy: s.policy}
+	for _, name := range s.files {
+		f := minified[name]
+		if f == nil {
+			if f, err = minifyFile(m, name); err != nil {
+				return nil, err
+			}
+			minified[name] = f
+		}
+		p.files[name] = f
+		ref := strconv.Quote(name)
+		if n := strings.Count(doc, ref); n != 1 {
+			return nil, fmt.Errorf("%s refers to %s %d times, want once", s.html, ref, n)
+		}
+		doc = strings.Replace(doc, ref, strconv.Quote(name+"?v="+f.version), 1)
+	}
+	var out bytes.Buffer
+	if err := m.Minify("text/html", &out, strings.NewReader(doc)); err != nil {
+		return nil, fmt.Errorf("minifying %s: %w", s.html, err)
+	}
+	p.html = bytes.Split(out.Bytes(), []byte(helpdeskPlaceholder))
+	switch links := len(p.html) > 1; {
+	case s.linksHelpdesk && !links:
+		return nil, fmt.Errorf("%s lost its Helpdesk links while minified", s.html)
+	case !s.linksHelpdesk && links:
+		return nil, fmt.Errorf("%s links to %s, which is filled in on the settings page only", s.html, helpdeskPlaceholder)
+	}
+	return p, nil
+}
+
+// minifyFile minifies the embedded script or stylesheet name, and versions
+// it.
+func minifyFile(m *minify.M, name string) (*file, error) {
+	contentType := contentTypes[path.Ext(name)]
+	if contentType == "" {
+		return nil, fmt.Errorf("%s: no content type", name)
+	}
 	src, err := sources.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
+	mediatype, _, _ := strings.Cut(contentType, ";")
 	var out bytes.Buffer
 	if err := m.Minify(mediatype, &out, bytes.NewReader(src)); err != nil {
 		return nil, fmt.Errorf("minifying %s: %w", name, err)
 	}
-	return out.Bytes(), nil
+	sum := sha256.Sum256(out.Bytes())
+	return &file{name: name, contentType: contentType, body: out.Bytes(), version: hex.EncodeToString(sum[:8])}, nil
 }
 
-// ServeHTTP serves the page's file name: "" for the HTML, or admin.js or
-// admin.css, which the HTML refers to by relative URLs carrying ?v=<hash>.
-// It reports false, writing nothing, for any other name. helpdeskURL is
-// where the page's "Back to Helpdesk" links go: an absolute http or https
-// URL, or a path that begins with a single "/"; anything else becomes "/".
-// Only GET and HEAD are served; other methods get 405 with Allow.
-func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request, name, helpdeskURL string) bool {
+// Settings serves the settings page's file name: "" for the HTML, or one of
+// the scripts and stylesheets it refers to by relative URLs carrying
+// ?v=<hash> (base.css, admin.css, base.js, admin.js). It reports false,
+// writing nothing, for any other name. helpdeskURL is where the page's
+// "Back to Helpdesk" links go: an absolute http or https URL, or a path that
+// begins with a single "/"; anything else becomes "/". Only GET and HEAD are
+// served; other methods get 405 with Allow.
+func (p *Pages) Settings(w http.ResponseWriter, r *http.Request, name, helpdeskURL string) bool {
+	return p.settings.serve(w, r, name, helpdeskURL)
+}
+
+// Console serves the developer console's file name: "" for the HTML, or one
+// of the scripts and stylesheets it refers to by relative URLs carrying
+// ?v=<hash> (base.css, console.css, base.js, console.js). It reports false,
+// writing nothing, for any other name. Only GET and HEAD are served; other
+// methods get 405 with Allow.
+func (p *Pages) Console(w http.ResponseWriter, r *http.Request, name string) bool {
+	return p.console.serve(w, r, name, "")
+}
+
+// serve serves the page's file name, "" for the HTML, with its links to
+// the Helpdesk leading to helpdeskURL.
+func (p *page) serve(w http.ResponseWriter, r *http.Request, name, helpdeskURL string) bool {
 	var f *file
 	if name != "" {
 		if f = p.files[name]; f == nil {
@@ -152,7 +252,7 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request, name, helpdeskU
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Content-Security-Policy", contentSecurityPolicy)
+	hdr.Set("Content-Security-Policy", p.policy)
 	hdr.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
@@ -179,7 +279,10 @@ func (f *file) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // render returns the HTML with the Helpdesk's URL in it.
-func (p *Page) render(helpdeskURL string) []byte {
+func (p *page) render(helpdeskURL string) []byte {
+	if len(p.html) == 1 {
+		return p.html[0]
+	}
 	return bytes.Join(p.html, []byte(html.EscapeString(safeHelpdeskURL(helpdeskURL))))
 }
 

@@ -289,7 +289,7 @@ func (h *Handler) serveSettings(w http.ResponseWriter, r *http.Request, rest str
 	if !h.manager.mayManage(claims) {
 		return h.deny(w, r, http.StatusForbidden, nil, fmt.Errorf("role %q may not manage apps", claims.Role))
 	}
-	if !h.settings.ServeHTTP(w, r, strings.TrimPrefix(rest, "/"), h.helpdeskURL()) {
+	if !h.pages.Settings(w, r, strings.TrimPrefix(rest, "/"), h.helpdeskURL()) {
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such file"))
 	}
 	return nil

@@ -143,7 +143,7 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, rest stri
 	if !slices.Contains(h.console.roles, claims.Role) {
 		return h.deny(w, r, http.StatusForbidden, nil, fmt.Errorf("role %q may not use the console", claims.Role))
 	}
-	if !h.consolePage.ServeHTTP(w, r, strings.TrimPrefix(rest, "/")) {
+	if !h.pages.Console(w, r, strings.TrimPrefix(rest, "/")) {
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such file"))
 	}
 	return nil

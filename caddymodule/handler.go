@@ -24,7 +24,6 @@ import (
 	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
-	"github.com/helpdeskapps/gateway/consoleui"
 )
 
 func init() {
@@ -108,14 +107,13 @@ type Handler struct {
 	asserter    *assertion.Signer
 	api         *api.API
 	verifier    *session.Verifier
-	// console is the developer console, and consolePage its page; nil
-	// without Console.
-	console     *console
-	consolePage *consoleui.Page
-	// manager runs the runtime management, and settings is its page; nil
-	// without Manage. stopPolling ends the poll, which polling waits for.
+	// console is the developer console; nil without Console.
+	console *console
+	// pages are the settings page and the console; nil without either.
+	pages *adminui.Pages
+	// manager runs the runtime management; nil without Manage.
+	// stopPolling ends the poll, which polling waits for.
 	manager     *manager
-	settings    *adminui.Page
 	stopPolling context.CancelFunc
 	polling     sync.WaitGroup
 }
@@ -213,8 +211,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if h.console, err = h.Console.provision(); err != nil {
 			return fmt.Errorf("console: %w", err)
 		}
-		if h.consolePage, err = consoleui.Load(); err != nil {
-			return fmt.Errorf("loading the console page: %w", err)
+	}
+	if h.Console != nil || h.Manage != nil {
+		if h.pages, err = adminui.Load(); err != nil {
+			return fmt.Errorf("loading the settings and console pages: %w", err)
 		}
 	}
 
@@ -238,9 +238,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("manage: %w", err)
 	}
 	h.api.SettingsHost = h.manager.host
-	if h.settings, err = adminui.Load(); err != nil {
-		return fmt.Errorf("loading the settings page: %w", err)
-	}
 	doc, err := h.manager.loadInitial(ctx)
 	if err != nil {
 		return fmt.Errorf("manage: %w", err)

@@ -1,7 +1,8 @@
 package adminui
 
-// An in-memory admin API for the browser tests: the contract the page is
-// written against, with real ETag, If-Match, 412 and 428 behaviour.
+// An in-memory admin API for the browser tests of the settings page: the
+// contract the page is written against, with real ETag, If-Match, 412 and
+// 428 behaviour.
 
 import (
 	"encoding/json"
@@ -251,16 +252,6 @@ func (f *fakeAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		f.fail(rec, http.StatusMethodNotAllowed, r.Method+" "+path)
 	}
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(status int) {
-	s.status = status
-	s.ResponseWriter.WriteHeader(status)
 }
 
 func (f *fakeAdmin) read(w http.ResponseWriter, r *http.Request, path string) {

@@ -1,4 +1,4 @@
-package consoleui
+package adminui
 
 // A fake of what the console talks to, for the browser tests: the gateway's
 // /me, /apps and console trace endpoints, and two apps it "proxies": demo
@@ -144,26 +144,6 @@ func (f *fakeGateway) serveTrace(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"seq": f.seq, "entries": entries})
-}
-
-// statusRecorder keeps the status a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(status int) {
-	if s.status == 0 {
-		s.status = status
-	}
-	s.ResponseWriter.WriteHeader(status)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
 }
 
 // serveApp serves the apps under /apps/<id>/ and traces each request as

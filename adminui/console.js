@@ -8,17 +8,20 @@
  *
  * The apps are on this page's origin, under the prefix, so the page frames
  * its own origin only. Nothing an app or the API sends is ever parsed as
- * HTML: the page builds its DOM with textContent and attributes only.
+ * HTML: the page builds its DOM with textContent and attributes only, with
+ * the helpers of base.js.
  */
 (function () {
   "use strict";
+
+  const ui = window.HelpdeskUI;
+  const { $, $$, el, icon, capitalize, getJSON } = ui;
 
   const ME = new URL("../_api/me", location.href);
   const APPS = new URL("../_api/apps", location.href);
   const TRACE = new URL("../_api/console/trace", location.href);
   /** The gateway's prefix with a trailing slash, such as "/apps/": this page is at <prefix>/_console/. */
   const ROOT = new URL("../", location.href).pathname;
-  const SVG_NS = "http://www.w3.org/2000/svg";
   const CUSTOM = "custom:"; // the picker's value for a custom URL: no app id has a colon
   const TRACE_EVERY = 1000;
   const TRACE_BASELINE_WAIT = 1500;
@@ -64,42 +67,8 @@
     bound: false,
   };
 
-  // ---- DOM helpers ----------------------------------------------------------
-
-  const $ = (selector, root) => (root || document).querySelector(selector);
-  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
-
-  /** Creates an element: props are attributes, but for class, text and on* listeners. */
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === undefined || value === null || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children) {
-      if (child !== null && child !== undefined && child !== false) node.append(child);
-    }
-    return node;
-  }
-
-  /** An icon of the page's sprite. */
-  function icon(name, cls) {
-    const svg = document.createElementNS(SVG_NS, "svg");
-    svg.setAttribute("class", cls || "i");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const use = document.createElementNS(SVG_NS, "use");
-    use.setAttribute("href", "#i-" + name);
-    svg.append(use);
-    return svg;
-  }
-
   // ---- Words ---------------------------------------------------------------
 
-  const capitalize = (s) => String(s).charAt(0).toUpperCase() + String(s).slice(1);
   const pad = (n, w) => String(n).padStart(w || 2, "0");
 
   /** hh:mm:ss.mmm, local time. */
@@ -207,14 +176,10 @@
   };
 
   function showFatal(kind, detail) {
-    const f = FATAL[kind];
     unload();
     $("#boot").hidden = true;
     $("#console").hidden = true;
-    $("#fatal").hidden = false;
-    $("#fatal").dataset.kind = kind;
-    $("#fatal-title").textContent = f.title;
-    $("#fatal-text").textContent = detail ? f.text + " " + detail : f.text;
+    ui.showFatal(FATAL, kind, detail);
     $("#fatal-retry").focus();
   }
 
@@ -243,22 +208,9 @@
 
   // ---- The signed-in user and the apps --------------------------------------
 
-  async function getJSON(url) {
-    const res = await fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
-    let data = null;
-    if (/json/.test(res.headers.get("Content-Type") || "")) data = await res.json().catch(() => null);
-    return { status: res.status, ok: res.ok, data };
-  }
-
   function showUser(me) {
     const user = (me && me.user) || {};
-    const name = user.name || user.id || "";
-    if (name) {
-      $("#who-avatar").textContent = String(name).charAt(0).toUpperCase();
-      $("#who-name").textContent = name;
-      $("#who-role").textContent = [user.role ? capitalize(user.role) : "", user.email || ""].filter(Boolean).join(" · ");
-      $("#who").hidden = false;
-    }
+    ui.showWho(user, [user.role ? capitalize(user.role) : "", user.email || ""].filter(Boolean).join(" · "));
     if (me && me.can_manage) {
       const link = $("#settings-link");
       if (typeof me.settings_url === "string" && /^(https?:\/\/|\/)/.test(me.settings_url)) link.href = me.settings_url;
@@ -1012,12 +964,10 @@
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), TRACE_BASELINE_WAIT);
     try {
-      const res = await fetch(traceURL(session.target.app, t.after), {
-        credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" }, signal: abort.signal,
-      });
+      const res = await getJSON(traceURL(session.target.app, t.after), abort.signal);
       if (state.session !== session) return;
       if (!traceAnswered(res)) return;
-      const data = await res.json().catch(() => null);
+      const data = res.data;
       if (data && Number.isFinite(data.seq)) t.after = data.seq;
     } catch (err) {
       /* the polls will retry */
@@ -1039,7 +989,7 @@
     if (!session || t.stopped) return;
     let res;
     try {
-      res = await fetch(traceURL(session.target.app, t.after), { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
+      res = await getJSON(traceURL(session.target.app, t.after));
     } catch (err) {
       if (state.session !== session) return;
       setTrace("retry", "Trace unreachable, retrying…");
@@ -1048,8 +998,7 @@
     }
     if (state.session !== session || t.stopped) return;
     if (!traceAnswered(res)) return;
-    const data = await res.json().catch(() => null);
-    if (state.session !== session || t.stopped) return;
+    const data = res.data;
     if (!data || typeof data !== "object") {
       setTrace("retry", "The trace answered no JSON, retrying…");
       scheduleTrace(TRACE_EVERY * 2);
@@ -1338,25 +1287,10 @@
   // ---- Tabs ----------------------------------------------------------------
 
   function selectTab(tab, focus) {
-    for (const t of $$("[role=tab]")) {
-      const on = t === tab;
-      t.setAttribute("aria-selected", on ? "true" : "false");
-      t.tabIndex = on ? 0 : -1;
-      $("#" + t.getAttribute("aria-controls")).hidden = !on;
-    }
+    ui.selectTab(tab, focus);
     $(".count", tab).classList.remove("is-unread", "is-alert");
-    if (focus) tab.focus();
     const scroller = tab.id === "tab-log" ? $("#log-scroll") : $("#decisions-scroll");
     toBottom(scroller);
-  }
-
-  function onTabKey(ev) {
-    const tabs = $$("[role=tab]");
-    const at = tabs.indexOf(ev.currentTarget);
-    const next = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[ev.key];
-    if (next === undefined) return;
-    ev.preventDefault();
-    selectTab(tabs[(next + tabs.length) % tabs.length], true);
   }
 
   // ---- Start ---------------------------------------------------------------
@@ -1436,10 +1370,7 @@
     $("#log-clear").addEventListener("click", clearLog);
     $("#decisions-clear").addEventListener("click", clearDecisions);
     $("#fatal-retry").addEventListener("click", start);
-    for (const tab of $$("[role=tab]")) {
-      tab.addEventListener("click", () => selectTab(tab, false));
-      tab.addEventListener("keydown", onTabKey);
-    }
+    ui.bindTabs(selectTab);
     watchScroll($("#log-scroll"), $("#log-jump"));
     watchScroll($("#decisions-scroll"), $("#decisions-jump"));
     window.addEventListener("resize", () => {

@@ -1,161 +1,26 @@
-package consoleui
+package adminui
 
-// Browser tests of the developer console: headless Chromium drives the
-// page, served as the gateway serves it, with the real host SDK and client
-// shim, against the fake gateway of fake_test.go. They skip when Chromium is
-// missing, and fail instead when HELPDESK_BROWSER_TESTS=required. With
-// CONSOLEUI_SCREENSHOTS=<dir> they save screenshots of the page there, at
-// 1366×900 and 1280×720.
+// Browser tests of the developer console, with the real host SDK and client
+// shim, against the fake gateway and apps of console_fake_test.go (see
+// browser_test.go).
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/helpdeskapps/gateway/bridgejs"
-	"github.com/helpdeskapps/gateway/internal/chromiumtest"
-)
-
-const (
-	// browserTestTimeout bounds each browser test.
-	browserTestTimeout = 90 * time.Second
-	// waitTimeout bounds each wait for a condition in the page.
-	waitTimeout = 10 * time.Second
 )
 
 // regexpClock matches the times of the log: hh:mm:ss.mmm.
 var regexpClock = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3}$`)
-
-// pageEnv is one browser test's world: the console, the bridge scripts and
-// the fake gateway on one httptest server, and a tab.
-type pageEnv struct {
-	t    *testing.T
-	ctx  context.Context
-	fake *fakeGateway
-	url  string
-	page *pageErrors
-}
-
-// pageErrors are the uncaught exceptions of a tab.
-type pageErrors struct {
-	mu         sync.Mutex
-	exceptions []string
-}
-
-// in returns e for the subtest t.
-func (e *pageEnv) in(t *testing.T) *pageEnv {
-	c := *e
-	c.t = t
-	return &c
-}
-
-// catchViolations records, in every document the tab loads (the apps'
-// frames too), what a policy blocked.
-const catchViolations = `window.__violations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-	const top = window.top.__violations || window.__violations;
-	top.push(location.pathname + ": " + e.violatedDirective + " " + e.blockedURI);
-});`
-
-// newPageEnv serves the console at /apps/_console/, the bridge scripts at
-// /apps/_bridge/, and fake at /apps/_api/ and /apps/<id>/, and opens a tab.
-// When the test ends, it fails if the page threw or a policy blocked
-// anything.
-func newPageEnv(t *testing.T, fake *fakeGateway) *pageEnv {
-	t.Helper()
-	bctx := chromiumtest.Browser(t)
-	p, err := Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	scripts, err := bridgejs.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/apps/_console/", func(w http.ResponseWriter, r *http.Request) {
-		if !p.ServeHTTP(w, r, strings.TrimPrefix(r.URL.Path, "/apps/_console/")) {
-			http.NotFound(w, r)
-		}
-	})
-	mux.Handle("/apps/_bridge/host.js", scripts[bridgejs.Host])
-	mux.Handle("/apps/_bridge/client.js", scripts[bridgejs.Client])
-	mux.HandleFunc("/apps/_api/me", fake.serveMe)
-	mux.HandleFunc("/apps/_api/apps", fake.serveApps)
-	mux.HandleFunc("/apps/_api/console/trace", fake.serveTrace)
-	mux.HandleFunc("/apps/demo/", fake.serveApp)
-	mux.HandleFunc("/apps/wiki/", fake.serveApp)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-
-	e := &pageEnv{t: t, fake: fake, url: srv.URL + "/apps/_console/", page: &pageErrors{}}
-	tab, closeTab := chromedp.NewContext(bctx, chromedp.WithListener(e.listen))
-	t.Cleanup(closeTab)
-	ctx, cancel := context.WithTimeout(tab, browserTestTimeout)
-	t.Cleanup(cancel)
-	e.ctx = ctx
-	e.do(chromedp.EmulateViewport(1366, 900))
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: catchViolations}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		e.page.mu.Lock()
-		defer e.page.mu.Unlock()
-		if len(e.page.exceptions) > 0 {
-			t.Errorf("uncaught exceptions in the page:\n%s", strings.Join(e.page.exceptions, "\n"))
-		}
-		if ctx.Err() == nil {
-			if v := evalIn[[]string](e, `window.__violations || []`); len(v) > 0 {
-				t.Errorf("a policy blocked: %q", v)
-			}
-		}
-	})
-	return e
-}
-
-// listen runs in the tab's event loop: it must return fast and run no command.
-func (e *pageEnv) listen(ev any) {
-	if ev, ok := ev.(*runtime.EventExceptionThrown); ok && ev.ExceptionDetails != nil {
-		d := ev.ExceptionDetails
-		text := d.Text
-		if d.Exception != nil && d.Exception.Description != "" {
-			text += " " + d.Exception.Description
-		}
-		e.page.mu.Lock()
-		e.page.exceptions = append(e.page.exceptions, fmt.Sprintf("%s:%d: %s", d.URL, d.LineNumber+1, text))
-		e.page.mu.Unlock()
-	}
-}
-
-func (e *pageEnv) do(actions ...chromedp.Action[chromedp.Void]) {
-	e.t.Helper()
-	if err := chromedp.Do(e.ctx, actions...); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// evalIn evaluates expr in the page.
-func evalIn[T any](e *pageEnv, expr string) T {
-	e.t.Helper()
-	v, err := chromedp.Run(e.ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		e.t.Fatalf("evaluating %s: %v", expr, err)
-	}
-	return v
-}
 
 // pageState sums up what the console shows, for failure messages.
 const pageState = `JSON.stringify({
@@ -166,84 +31,45 @@ const pageState = `JSON.stringify({
 	decisions: [...document.querySelectorAll("#decisions [data-path]")].map((r) => r.dataset.path + " " + r.dataset.injected),
 })`
 
-// until waits for expr to be true in the page.
-func (e *pageEnv) until(expr string) {
-	e.t.Helper()
-	if _, err := chromedp.Run(e.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(waitTimeout))); err != nil {
-		state, _ := chromedp.Run(e.ctx, chromedp.Evaluate[string](pageState))
-		e.t.Fatalf("waiting for %s: %v; the console shows %s", expr, err, state)
+// consoleEnv is a browser test's world of the console.
+type consoleEnv = pageEnv[*fakeGateway]
+
+// newConsoleEnv serves the console at /apps/_console/, the bridge scripts
+// at /apps/_bridge/, and fake at /apps/_api/ and /apps/<id>/, and opens a
+// tab.
+func newConsoleEnv(t *testing.T, fake *fakeGateway) *consoleEnv {
+	t.Helper()
+	p, err := Load()
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-// click clicks the first element sel matches, as a user would, once it is
-// shown and enabled.
-func (e *pageEnv) click(sel string) {
-	e.t.Helper()
-	e.until(fmt.Sprintf(`((n) => !!n && n.offsetParent !== null && !n.disabled && (n.scrollIntoView({ block: "center" }), true))(document.querySelector(%q))`, sel))
-	e.do(chromedp.Click(chromedp.CSS(sel)))
-}
-
-// fill replaces the text of an input or a textarea as a user would:
-// selects it all, and types over it.
-func (e *pageEnv) fill(sel, text string) {
-	e.t.Helper()
-	evalIn[bool](e, fmt.Sprintf(`((n) => { n.focus(); n.select(); return true; })(document.querySelector(%q))`, sel))
-	e.do(chromedp.SendKeys(chromedp.CSS(sel), text))
-}
-
-// choose picks an option of a select, as the keyboard would.
-func (e *pageEnv) choose(sel, value string) {
-	e.t.Helper()
-	if !evalIn[bool](e, fmt.Sprintf(`((n, v) => {
-		if (![...n.options].some((o) => o.value === v)) return false;
-		n.focus(); n.value = v; n.dispatchEvent(new Event("input", { bubbles: true })); n.dispatchEvent(new Event("change", { bubbles: true }));
-		return true;
-	})(document.querySelector(%q), %q)`, sel, value)) {
-		e.t.Fatalf("%s has no option %q", sel, value)
+	scripts, err := bridgejs.Load()
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-// text is the trimmed text of the first element sel matches, or "".
-func (e *pageEnv) text(sel string) string {
-	e.t.Helper()
-	return evalIn[string](e, fmt.Sprintf(`((n) => n ? n.textContent.replace(/\s+/g, " ").trim() : "")(document.querySelector(%q))`, sel))
-}
-
-// count is the number of elements sel matches.
-func (e *pageEnv) count(sel string) int {
-	e.t.Helper()
-	return evalIn[int](e, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/apps/_console/", func(w http.ResponseWriter, r *http.Request) {
+		if !p.Console(w, r, strings.TrimPrefix(r.URL.Path, "/apps/_console/")) {
+			http.NotFound(w, r)
+		}
+	})
+	mux.Handle("/apps/_bridge/host.js", scripts[bridgejs.Host])
+	mux.Handle("/apps/_bridge/client.js", scripts[bridgejs.Client])
+	mux.HandleFunc("/apps/_api/me", fake.serveMe)
+	mux.HandleFunc("/apps/_api/apps", fake.serveApps)
+	mux.HandleFunc("/apps/_api/console/trace", fake.serveTrace)
+	mux.HandleFunc("/apps/demo/", fake.serveApp)
+	mux.HandleFunc("/apps/wiki/", fake.serveApp)
+	return newPageEnv(t, fake, mux, "/apps/_console/", "console", func(ctx context.Context) string {
+		state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](pageState))
+		return "the console shows " + state
+	})
 }
 
 // inApp evaluates expr in the app's frame, on the console's origin.
-func inApp[T any](e *pageEnv, expr string) T {
+func inApp[T, F any](e *pageEnv[F], expr string) T {
 	e.t.Helper()
 	return evalIn[T](e, `((w) => `+expr+`)(document.querySelector("#stage iframe").contentWindow)`)
-}
-
-// shoot saves screenshots at 1280×720 and 1366×900 when
-// CONSOLEUI_SCREENSHOTS names a directory, and leaves the viewport at
-// 1366×900.
-func (e *pageEnv) shoot(name string) {
-	e.t.Helper()
-	dir := os.Getenv("CONSOLEUI_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	for _, size := range [][2]int64{{1280, 720}, {1366, 900}} {
-		e.do(chromedp.EmulateViewport(size[0], size[1]), chromedp.Sleep(300*time.Millisecond))
-		png, err := chromedp.Run(e.ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		file := filepath.Join(dir, fmt.Sprintf("%s-%dx%d.png", name, size[0], size[1]))
-		if err := os.WriteFile(file, png, 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-	}
 }
 
 // logRow selects the protocol log's rows of an event in a direction.
@@ -262,7 +88,7 @@ func decision(path string) string {
 // decisions, loads a custom URL the app only fetches, meets a page without
 // the shim, and opens a popup.
 func TestConsoleConnectsAnAppAndExplainsTheGateway(t *testing.T) {
-	e := newPageEnv(t, newFakeGateway())
+	e := newConsoleEnv(t, newFakeGateway())
 	e.do(chromedp.Navigate(e.url))
 	e.until(`!!document.querySelector('#app-select option[value=demo]') && document.querySelector('#who-name').textContent === 'Olivia Owner'`)
 
@@ -575,7 +401,7 @@ func TestConsoleConnectsAnAppAndExplainsTheGateway(t *testing.T) {
 // whose trace refuses the user or is off: the protocol log still works.
 func TestConsoleExplainsWhatItCannotDo(t *testing.T) {
 	fake := newFakeGateway()
-	e := newPageEnv(t, fake)
+	e := newConsoleEnv(t, fake)
 
 	t.Run("asks a signed-out user to sign in", func(t *testing.T) {
 		e := e.in(t)
