@@ -278,18 +278,27 @@ func (h *Handler) serveSettings(w http.ResponseWriter, r *http.Request, rest str
 	if h.manager == nil || !h.manager.managesHere(r) {
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("apps are not managed at runtime on this host"))
 	}
+	return h.servePage(w, r, settingsPath, rest, h.manager.roles, func(name string) bool {
+		return h.pages.Settings(w, r, name, h.helpdeskURL())
+	})
+}
+
+// servePage serves one of the gateway's pages at `<prefix>/<path>/` to the
+// users of roles: rest is what follows path, which serve is given without
+// its slash ("" for the page itself), and reports whether it knew.
+func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, path, rest string, roles []string, serve func(name string) bool) error {
 	if rest == "" {
-		http.Redirect(w, r, h.Prefix+"/"+settingsPath+"/", http.StatusPermanentRedirect)
+		http.Redirect(w, r, h.Prefix+"/"+path+"/", http.StatusPermanentRedirect)
 		return nil
 	}
 	claims, err := h.authenticate(r)
 	if err != nil {
 		return h.deny(w, r, authStatus(err), nil, err)
 	}
-	if !h.manager.mayManage(claims) {
-		return h.deny(w, r, http.StatusForbidden, nil, fmt.Errorf("role %q may not manage apps", claims.Role))
+	if !slices.Contains(roles, claims.Role) {
+		return h.deny(w, r, http.StatusForbidden, nil, fmt.Errorf("role %q may not open %s", claims.Role, path))
 	}
-	if !h.pages.Settings(w, r, strings.TrimPrefix(rest, "/"), h.helpdeskURL()) {
+	if !serve(strings.TrimPrefix(rest, "/")) {
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such file"))
 	}
 	return nil

@@ -72,19 +72,11 @@ type trace struct {
 
 // provision checks the config.
 func (c *ConsoleConfig) provision() (*console, error) {
-	con := new(console)
-	roles := c.Roles
-	if len(roles) == 0 {
-		roles = []string{"admin", "owner"}
+	roles, err := staffRoles(c.Roles)
+	if err != nil {
+		return nil, err
 	}
-	for _, role := range roles {
-		lower := session.LowerRole(role)
-		if !slices.Contains(knownRoles, lower) {
-			return nil, fmt.Errorf("roles: unknown role %q (want one of %s)", role, strings.Join(knownRoles, ", "))
-		}
-		con.roles = append(con.roles, lower)
-	}
-	return con, nil
+	return &console{roles: roles}, nil
 }
 
 // traceFor starts the trace of a request to app, when the user may use
@@ -132,21 +124,9 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, rest stri
 	if h.console == nil || h.manager.hostsNoApps(r) {
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("the console is not enabled on this host"))
 	}
-	if rest == "" {
-		http.Redirect(w, r, h.Prefix+"/"+consolePath+"/", http.StatusPermanentRedirect)
-		return nil
-	}
-	claims, err := h.authenticate(r)
-	if err != nil {
-		return h.deny(w, r, authStatus(err), nil, err)
-	}
-	if !slices.Contains(h.console.roles, claims.Role) {
-		return h.deny(w, r, http.StatusForbidden, nil, fmt.Errorf("role %q may not use the console", claims.Role))
-	}
-	if !h.pages.Console(w, r, strings.TrimPrefix(rest, "/")) {
-		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such file"))
-	}
-	return nil
+	return h.servePage(w, r, consolePath, rest, h.console.roles, func(name string) bool {
+		return h.pages.Console(w, r, name)
+	})
 }
 
 // serveConsoleAPI serves `<prefix>/_api/console/<endpoint>` to the console

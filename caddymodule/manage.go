@@ -212,16 +212,8 @@ func (c *ManageConfig) provision(ctx caddy.Context, prefix, issuer string, logge
 	if m.poll < time.Second {
 		return nil, fmt.Errorf("poll %s: must be at least 1s", m.poll)
 	}
-	roles := c.Roles
-	if len(roles) == 0 {
-		roles = []string{"admin", "owner"}
-	}
-	for _, role := range roles {
-		lower := session.LowerRole(role)
-		if !slices.Contains(knownRoles, lower) {
-			return nil, fmt.Errorf("roles: unknown role %q (want one of %s)", role, strings.Join(knownRoles, ", "))
-		}
-		m.roles = append(m.roles, lower)
+	if m.roles, err = staffRoles(c.Roles); err != nil {
+		return nil, err
 	}
 	if m.host, err = validManageHost(c.Host); err != nil {
 		return nil, err
@@ -274,6 +266,23 @@ func (c *ManageConfig) provision(ctx caddy.Context, prefix, issuer string, logge
 	}
 	m.self.Host, _ = os.Hostname()
 	return m, nil
+}
+
+// staffRoles checks the roles given to manage apps or use the console,
+// and returns them in lower case; none given are admins and owners.
+func staffRoles(roles []string) ([]string, error) {
+	if len(roles) == 0 {
+		return []string{"admin", "owner"}, nil
+	}
+	out := make([]string, 0, len(roles))
+	for _, role := range roles {
+		lower := session.LowerRole(role)
+		if !slices.Contains(knownRoles, lower) {
+			return nil, fmt.Errorf("roles: unknown role %q (want one of %s)", role, strings.Join(knownRoles, ", "))
+		}
+		out = append(out, lower)
+	}
+	return out, nil
 }
 
 // validManageHost checks manage.host: a host name or address, without a
