@@ -173,6 +173,28 @@ func call(t *testing.T, method, url, tok, ifMatch string, body any) (int, string
 	return resp.StatusCode, resp.Header.Get("ETag"), out
 }
 
+// converge waits, for a poll and a second, until the instances g lists
+// (itself and the other) both serve revision.
+func converge(t *testing.T, g *gateway, admin string, revision float64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, _, inst := call(t, "GET", g.base+"/apps/_api/admin/instances", admin, "", nil)
+		list, _ := inst["instances"].([]any)
+		converged := len(list) == 2
+		for _, i := range list {
+			converged = converged && i.(map[string]any)["revision"] == revision
+		}
+		if converged {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instances did not converge on revision %v: %v", revision, inst)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestClusterSharesOneRegistry runs two gateway processes on one storage
 // folder: what an admin changes through one is served by the other within
 // a poll and a second; two writes of the same revision through the two
@@ -210,23 +232,7 @@ func TestClusterSharesOneRegistry(t *testing.T) {
 	t.Logf("B served the new app %s after A created it", time.Since(created).Round(time.Millisecond))
 
 	// Both instances report the revision they apply.
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		_, _, inst := call(t, "GET", a.base+"/apps/_api/admin/instances", admin, "", nil)
-		list, _ := inst["instances"].([]any)
-		converged := len(list) == 2
-		for _, i := range list {
-			converged = converged && i.(map[string]any)["revision"] == 1.0
-		}
-		if converged {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instances did not converge on revision 1: %v", inst)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-
+	converge(t, a, admin, 1)
 	// Two writes of revision 1, one through each: exactly one wins.
 	var wg sync.WaitGroup
 	statuses := make([]int, 2)
@@ -245,6 +251,7 @@ func TestClusterSharesOneRegistry(t *testing.T) {
 	if etag != `"2"` {
 		t.Fatalf("after the conflict the revision is %s, want 2", etag)
 	}
+	converge(t, b, admin, 2)
 
 	// The document unreadable: both keep serving, and say so.
 	files, _ := filepath.Glob(filepath.Join(storage, "helpdesk_apps", "*", "registry.json"))
