@@ -307,12 +307,8 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, path, rest s
 // helpdeskURL is where the settings page links back to: the first origin
 // that may frame the apps, or this origin's root.
 func (h *Handler) helpdeskURL() string {
-	for _, src := range h.FrameAncestors {
-		if strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://") {
-			if !strings.Contains(src, "*") {
-				return strings.TrimSuffix(src, "/") + "/"
-			}
-		}
+	if origins := h.site.exactAncestors(); len(origins) > 0 {
+		return origins[0] + "/"
 	}
 	return "/"
 }

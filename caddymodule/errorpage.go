@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/helpdeskapps/gateway/caddymodule/api"
@@ -139,16 +140,21 @@ func writeErrorPage(w http.ResponseWriter, r *http.Request, p errorPage, status 
 // request's own. A wildcard source names no origin a message can be
 // posted to, and is left out.
 func (s *site) messageTargets(r *http.Request) []string {
-	targets := []string{}
-	for src := range strings.FieldsSeq(s.ancestors) {
-		switch {
-		case src == "'self'":
-			targets = append(targets, api.RequestScheme(r)+"://"+r.Host)
-		case strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://"):
-			if !strings.Contains(src, "*") {
-				targets = append(targets, strings.TrimSuffix(src, "/"))
-			}
-		}
+	targets := append([]string{}, s.exactAncestors()...) // [] in JSON, never null
+	if slices.Contains(strings.Fields(s.ancestors), "'self'") {
+		targets = append([]string{api.RequestScheme(r) + "://" + r.Host}, targets...)
 	}
 	return targets
+}
+
+// exactAncestors are the sources of frame_ancestors that name one exact
+// origin, in their order: not 'self', nor a wildcard.
+func (s *site) exactAncestors() []string {
+	var origins []string
+	for src := range strings.FieldsSeq(s.ancestors) {
+		if (strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "http://")) && !strings.Contains(src, "*") {
+			origins = append(origins, strings.TrimSuffix(src, "/"))
+		}
+	}
+	return origins
 }

@@ -103,6 +103,21 @@ func TestAppDownAnswersWithAPageNamingIt(t *testing.T) {
 	}
 }
 
+// TestErrorPageTargetsAreNeverNull gives a page framed by wildcard
+// ancestors only an empty list of origins to post to, which its script
+// can walk.
+func TestErrorPageTargetsAreNeverNull(t *testing.T) {
+	s := &site{ancestors: "https://*.example.com"}
+	r := httptest.NewRequest(http.MethodGet, "http://apps.example.com/apps/x/", nil)
+	if got := s.messageTargets(r); got == nil || len(got) != 0 {
+		t.Fatalf("targets = %#v", got)
+	}
+	s.ancestors = "https://helpdesk.example.com/ 'self'"
+	if got := strings.Join(s.messageTargets(r), " "); got != "http://apps.example.com https://helpdesk.example.com" {
+		t.Fatalf("targets = %s", got)
+	}
+}
+
 // TestAppDownGoesToHandleErrors leaves a site's own error routes to render
 // an app that is down.
 func TestAppDownGoesToHandleErrors(t *testing.T) {
