@@ -589,11 +589,12 @@ func marshalOrNull(v any) json.RawMessage {
 }
 
 // written answers a write of one app: the app as now listed (or as it
-// would be, on a dry run), with the probe's warnings.
-func (h *Handler) written(ar *adminRequest, l *listing, id string, status int) *problem {
+// would be, on a dry run), with the warnings of a probe of its upstream
+// when probe is set (a runtime app created, or moved to another upstream).
+func (h *Handler) written(ar *adminRequest, l *listing, id string, status int, probe bool) *problem {
 	app, _ := l.find(id)
 	warnings := []string{}
-	if app.Source == sourceRuntime {
+	if probe && app.Source == sourceRuntime {
 		warnings = h.probe(ar.r.Context(), app)
 	}
 	rev := ar.revision(l)
@@ -742,7 +743,7 @@ func (h *Handler) createApp(ar *adminRequest) *problem {
 	if p != nil {
 		return p
 	}
-	return h.written(ar, l, cfg.ID, http.StatusCreated)
+	return h.written(ar, l, cfg.ID, http.StatusCreated, true)
 }
 
 // changeApp replaces (PUT) or merge-patches (PATCH, RFC 7396) an app. Of
@@ -753,6 +754,9 @@ func (h *Handler) changeApp(ar *adminRequest, id string, patch bool) *problem {
 	if p != nil {
 		return p
 	}
+	// moved is set when a runtime app's upstream changes: the new one is
+	// probed.
+	moved := false
 	l, p := h.write(ar, map[bool]string{false: "replace", true: "patch"}[patch], func(l *listing, doc *document) (string, any, any, *problem) {
 		before, ok := l.find(id)
 		if !ok {
@@ -776,6 +780,7 @@ func (h *Handler) changeApp(ar *adminRequest, id string, patch bool) *problem {
 				return "", nil, nil, invalid(errs)
 			}
 			doc.Apps[i] = cfg
+			moved = cfg.Upstream != r.Upstream
 			return id, before, view(cfg, sourceRuntime, []string{"id"}, ""), nil
 		}
 		// An app of the config: the body may set the fields admins may
@@ -846,7 +851,7 @@ func (h *Handler) changeApp(ar *adminRequest, id string, patch bool) *problem {
 	if p != nil {
 		return p
 	}
-	return h.written(ar, l, id, http.StatusOK)
+	return h.written(ar, l, id, http.StatusOK, moved)
 }
 
 // mergePatch applies an RFC 7396 merge patch to an object whose members
