@@ -72,11 +72,19 @@ declare namespace HelpdeskHost {
     /**
      * Lower bounds, in px, of the app's area: resize requests are clamped
      * to them, and so, in a window, is the user's resizing (which never
-     * goes below 220×90 either).
+     * goes below 220×90 either). A function is called for them on opening,
+     * on each resize request and, in a window, on each refit after the
+     * viewport (or the avoid element) changes.
      */
-    minSize?: Size;
-    /** Upper bounds, in px, of the app's area: for resize requests and, in a window, the user's resizing. */
-    maxSize?: Size;
+    minSize?: Size | (() => Size);
+    /**
+     * Upper bounds, in px, of the app's area: for resize requests and, in a
+     * window, the user's resizing and the window's size. A function is read
+     * again as minSize's is, so limits that follow the page's layout apply
+     * when the browser window shrinks: the window shrinks to them, and grows
+     * back when they grow.
+     */
+    maxSize?: Size | (() => Size);
     /** The iframe's title, and a window's. Default: the app id. */
     title?: string;
     /**

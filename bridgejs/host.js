@@ -113,6 +113,25 @@
     return typeof v === "number" && isFinite(v) && v >= 0 ? v : null;
   }
 
+  // sizeOption turns a minSize or maxSize option, a {width, height} or a
+  // function returning one, into a function that reads it now ({} when it
+  // is neither, or the function fails).
+  function sizeOption(v) {
+    if (typeof v === "function") {
+      return function () {
+        try {
+          var r = v();
+          return isObject(r) ? r : {};
+        } catch (e) {
+          warn("a minSize or maxSize function failed", e);
+          return {};
+        }
+      };
+    }
+    var fixed = isObject(v) ? v : {};
+    return function () { return fixed; };
+  }
+
   function sandboxedOpaque(sandbox) {
     if (sandbox === undefined || sandbox === null || sandbox === false) return false;
     return String(sandbox).toLowerCase().split(/\s+/).indexOf("allow-same-origin") < 0;
@@ -276,12 +295,11 @@
    * viewport; the app's area is the box less the title bar.
    *
    * cfg: {iframe, title, container, avoid, minSize, maxSize, storageKey,
-   * autoFocus, onClose(reason), onFullscreen(on)}.
+   * autoFocus, onClose(reason), onFullscreen(on)}; minSize and maxSize are
+   * functions (sizeOption's), read again at each use.
    */
   function floatingWindow(cfg) {
     var iframe = cfg.iframe;
-    var minSize = cfg.minSize;
-    var maxSize = cfg.maxSize;
     // want is where the user or the app put the window: its distances to
     // the viewport's nearest corner (so that a window in the bottom-right
     // corner stays there when the viewport changes) and its size.
@@ -504,11 +522,15 @@
       return { left: 0, top: top, right: w, bottom: h };
     }
 
-    // limits are the bounds' limits when the user resizes: minSize and
-    // maxSize (of the app's area), and the floor.
-    function limits() {
-      var minW = Math.max(FLOOR.width, dim(minSize.width) || 0);
-      var minH = Math.max(FLOOR.height, dim(minSize.height) || 0) + TITLE_HEIGHT;
+    // limits are the bounds' limits: minSize and maxSize (of the app's
+    // area) as they are now, and, unless noFloor (the app's requests are
+    // not held to it), the floor of the user's resizing.
+    function limits(noFloor) {
+      var minSize = cfg.minSize();
+      var maxSize = cfg.maxSize();
+      var floor = noFloor ? { width: 0, height: 0 } : FLOOR;
+      var minW = Math.max(floor.width, dim(minSize.width) || 0);
+      var minH = Math.max(floor.height, dim(minSize.height) || 0) + TITLE_HEIGHT;
       var maxW = dim(maxSize.width);
       var maxH = dim(maxSize.height);
       maxW = maxW === null ? Infinity : maxW;
@@ -581,9 +603,24 @@
       });
     }
 
+    // current is want's bounds in the viewport as it is now: within the
+    // size limits as they are now (which may follow the viewport), then
+    // fitted to the viewport. want itself is kept, for a larger viewport.
+    function current() {
+      var L = limits(true);
+      return fit(placed({
+        right: want.right,
+        bottom: want.bottom,
+        x: want.x,
+        y: want.y,
+        width: within(want.width, L.minW, L.maxW),
+        height: within(want.height, L.minH, L.maxH),
+      }));
+    }
+
     function refit() {
       if (removed) return;
-      shown = fit(placed(want));
+      shown = current();
       apply();
     }
 
@@ -611,7 +648,7 @@
           height: within(DEFAULT_AREA.height + TITLE_HEIGHT, L.minH, L.maxH),
         };
       }
-      shown = fit(placed(want));
+      shown = current();
     })();
 
     // ---- Pointer gestures ----
@@ -789,7 +826,7 @@
         // The window grows away from its corner.
         if (width !== null) want.width = width;
         if (height !== null) want.height = height + TITLE_HEIGHT;
-        shown = fit(placed(want));
+        shown = current();
         apply();
         persist();
         return area(shown);
@@ -802,7 +839,7 @@
         win.style.boxShadow = full ? "none" : SHADOW;
         handles.forEach(function (h) { h.style.display = full ? "none" : "block"; });
         paintFullButton();
-        if (!full) shown = fit(placed(want));
+        if (!full) shown = current();
         apply();
       },
       remove: function () {
@@ -843,8 +880,11 @@
    * @property {"ticket_sidebar"|"main_menu"} [placement="main_menu"] where.
    * @property {Object} [user] the logged-in user: {id, name, email, role, division_id}.
    * @property {Object|null} [ticket] the open ticket (ticket_sidebar only).
-   * @property {{width?: number, height?: number}} [minSize] lower bounds of the app's area, px.
-   * @property {{width?: number, height?: number}} [maxSize] upper bounds of the app's area, px.
+   * @property {{width?: number, height?: number}|function(): {width?: number, height?: number}} [minSize]
+   *   lower bounds of the app's area, px; a function is read again on each
+   *   use (opening, a resize request, a window's refit to the viewport).
+   * @property {{width?: number, height?: number}|function(): {width?: number, height?: number}} [maxSize]
+   *   upper bounds of the app's area, px; a function likewise.
    * @property {string} [title] the iframe's title and the window's; default the app id.
    * @property {string} [sandbox] the iframe's sandbox attribute, if any. Without
    *   allow-same-origin the app's origin is opaque and nothing is posted to it.
@@ -898,8 +938,9 @@
     var origin = sandboxedOpaque(options.sandbox) ? "null" : url.origin;
     var user = options.user === undefined ? null : options.user;
     var ticket = options.ticket === undefined ? null : options.ticket;
-    var minSize = isObject(options.minSize) ? options.minSize : {};
-    var maxSize = isObject(options.maxSize) ? options.maxSize : {};
+    // Each a function: minSize and maxSize may be functions, read at each use.
+    var minSize = sizeOption(options.minSize);
+    var maxSize = sizeOption(options.maxSize);
     var title = typeof options.title === "string" && options.title ? options.title : options.app ? String(options.app) : "Helpdesk app";
     var handshakeTimeout = dim(options.handshakeTimeout);
     if (handshakeTimeout === null) handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
@@ -1052,8 +1093,10 @@
           var w = size(payload.width);
           var h = size(payload.height);
           if (w === null && h === null) break;
-          if (w !== null) w = clamp(w, minSize.width, maxSize.width);
-          if (h !== null) h = clamp(h, minSize.height, maxSize.height);
+          var lo = minSize();
+          var hi = maxSize();
+          if (w !== null) w = clamp(w, lo.width, hi.width);
+          if (h !== null) h = clamp(h, lo.height, hi.height);
           if (win) {
             // The window also keeps the app inside the viewport.
             emit("resize", win.request(w, h));

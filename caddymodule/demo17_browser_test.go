@@ -64,8 +64,9 @@ var demoViewports = [][2]int64{{1366, 900}, {1280, 720}}
 // popup opened in this window (opened true) must cover neither the header,
 // the inbox, the ticket's column nor the sidebar's tabs: it sits over the
 // ticket's apps. One opened in a larger window, which host.js has moved and
-// shrunk to fit this one, must still cover neither the header, the inbox,
-// nor the ticket and its controls.
+// shrunk to fit this one (and to the Helpdesk's popupMax, which it reads
+// again), must still cover neither the header, the inbox, the ticket and
+// its controls, nor the sidebar's tabs.
 const demoLayoutProblems = `((opened) => {
 	const W = innerWidth, H = innerHeight, out = [];
 	const box = (n) => { const r = n.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom].map(Math.round); };
@@ -89,7 +90,7 @@ const demoLayoutProblems = `((opened) => {
 	if (popup) {
 		const p = popup.getBoundingClientRect();
 		const clear = opened ? [".devbar", ".topbar", ".queue", ".ticket", ".side-head"]
-			: [".devbar", ".topbar", ".queue", "#ticket-subject", ".requester", "#ticket-props", "#conversation .msg", ".composer"];
+			: [".devbar", ".topbar", ".queue", "#ticket-subject", ".requester", "#ticket-props", "#conversation .msg", ".composer", ".side-head"];
 		for (const sel of clear) {
 			for (const n of document.querySelectorAll(sel)) {
 				if (overlap(p, n.getBoundingClientRect())) out.push("the popup " + box(popup) + " covers " + sel + " " + box(n));

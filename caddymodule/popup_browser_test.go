@@ -505,6 +505,74 @@ func TestBrowserPopupWindowClampsAppResizeToMaxSizeAndViewport(t *testing.T) {
 	e.noViolations()
 }
 
+// TestBrowserPopupWindowFollowsMaxSizeFunction proves that a maxSize given
+// as a function is read again when the viewport changes: a window at its
+// maxSize shrinks to the smaller maxSize of a smaller viewport (not merely
+// to the viewport), keeping its corner, and grows back with it; an app's
+// resize request is clamped to the maxSize of the moment.
+func TestBrowserPopupWindowFollowsMaxSizeFunction(t *testing.T) {
+	e := newPopupEnv(t)
+	e.viewport(1366, 900)
+	o := popupOptions{
+		mountOptions: mountOptions{App: "sized", Src: e.app("std", "app.html"), Mode: "popup", Placement: "main_menu"},
+		Title:        "Sized", Window: true, Avoid: "#top", Remember: boolPtr(false),
+	}
+	e.openPopupPage()
+	// The page's limit: the viewport less 600×400 px.
+	hostEval[string](e, "T.mount(Object.assign("+jsValue(t, o)+`, {maxSize: () => ({
+		width: document.documentElement.clientWidth - 600, height: document.documentElement.clientHeight - 400})}))`)
+	e.waitApp("app.html", "HelpdeskApps.connected")
+
+	// The app asks for more than the limit: it gets 766×500 at 1366×900.
+	appEval[bool](e, "app.html", "HelpdeskApps.resize(2000, 2000), true")
+	e.waitHost(`T.count("resize") === 1`)
+	if got := hostEval[frameBox](e, `T.events("resize")[0]`); got != (frameBox{Width: 766, Height: 500}) {
+		t.Errorf("at 1366×900 resize(2000, 2000) gave %+v, want maxSize's 766×500", got)
+	}
+	large := hostEval[box](e, "T.win()")
+	if large.Width != 766 || large.Height != 500+titleBarHeight || large.Right != 1366-24 || large.Bottom != 900-24 {
+		t.Errorf("at 1366×900 the window is %v (right %d, bottom %d), want 766×%d, 24 px from the bottom-right corner",
+			large, large.Right, large.Bottom, 500+titleBarHeight)
+	}
+
+	// The viewport shrinks: the window, which would still fit it, shrinks
+	// to the new maxSize, 680×320, in its corner.
+	e.viewport(1280, 720)
+	want := box{Left: 1280 - 24 - 680, Top: 720 - 24 - 320 - titleBarHeight, Right: 1280 - 24, Bottom: 720 - 24,
+		Width: 680, Height: 320 + titleBarHeight}
+	e.waitHost(`innerWidth === 1280 && innerHeight === 720`)
+	deadline := time.Now().Add(2 * time.Second)
+	got := hostEval[box](e, "T.win()")
+	for got != want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		got = hostEval[box](e, "T.win()")
+	}
+	if got != want {
+		t.Errorf("at 1280×720 the window is %v (right %d, bottom %d), want %v, within the maxSize of 680×320", got, got.Right, got.Bottom, want)
+	}
+	e.checkAppArea()
+
+	// Back at 1366×900 it grows back with the limit.
+	e.viewport(1366, 900)
+	e.waitHost(fmt.Sprintf(`T.win().width === %d && T.win().height === %d`, large.Width, large.Height))
+	if got := hostEval[box](e, "T.win()"); got != large {
+		t.Errorf("back at 1366×900 the window is %v, want %v again", got, large)
+	}
+
+	// Smaller again, a request is clamped to the maxSize of the moment.
+	e.viewport(1280, 720)
+	e.waitHost(`T.win().width === 680`)
+	appEval[bool](e, "app.html", "HelpdeskApps.resize(2000, 2000), true")
+	e.waitHost(`T.count("resize") === 2`)
+	if got := hostEval[frameBox](e, `T.events("resize")[1]`); got != (frameBox{Width: 680, Height: 320}) {
+		t.Errorf("at 1280×720 resize(2000, 2000) gave %+v, want maxSize's 680×320", got)
+	}
+	if got := hostEval[box](e, "T.win()"); got != want {
+		t.Errorf("after that request the window is %v, want %v", got, want)
+	}
+	e.noViolations()
+}
+
 func TestBrowserPopupWindowEscapeClosesAndFocusReturns(t *testing.T) {
 	e := newPopupEnv(t)
 	e.viewport(1280, 720)

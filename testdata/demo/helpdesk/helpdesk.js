@@ -162,6 +162,8 @@ function sameApp(mounted, app) {
 // most this large, it stays over the ticket's apps, clear of the ticket
 // and its controls on the left and of the sidebar's tabs above. The user
 // may still drag it anywhere below the header, and resize it up to this.
+// host.js calls it (maxSize) again whenever it refits the window, so that
+// after the browser window shrinks the popup still stays below the tabs.
 function popupMax() {
   const vw = document.documentElement.clientWidth || window.innerWidth;
   const vh = document.documentElement.clientHeight || window.innerHeight;
@@ -182,7 +184,7 @@ function openPopup(app) {
   popup = unmount(popup);
   const options = {
     app: app.id, src: app.url, placement: app.placement, title: app.name, user,
-    minSize: POPUP_MIN, maxSize: popupMax(), avoid: "header.topbar",
+    minSize: POPUP_MIN, maxSize: popupMax, avoid: "header.topbar",
   };
   if (app.placement === "ticket_sidebar") options.ticket = current.ticket;
   const instance = watch(HelpdeskHost.openPopup(options), app.id);
