@@ -107,6 +107,8 @@ type Handler struct {
 	asserter    *assertion.Signer
 	api         *api.API
 	verifier    *session.Verifier
+	// framers are the origins outside frame_ancestors already warned of.
+	framers framers
 	// console is the developer console; nil without Console.
 	console *console
 	// pages are the settings page and the console; nil without either.
@@ -346,6 +348,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
+	h.checkFramer(r)
 	if h.manager.hostsNoApps(r) {
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no app is served on the management host"))
 	}
