@@ -125,14 +125,7 @@ func TestBrowserDemoHelpdesk(t *testing.T) {
 	base, _ := startDemo(t)
 	hd := openDemoTab(t, bctx, "Helpdesk", base, chromedp.WithNewBrowserContext())
 
-	step := func(name string, f func(t *testing.T)) {
-		t.Helper()
-		if !t.Run(name, f) {
-			t.FailNow()
-		}
-	}
-
-	step("1 an agent sees the order lookup and not Team reports", func(t *testing.T) {
+	step(t, "1 an agent sees the order lookup and not Team reports", func(t *testing.T) {
 		hd := hd.in(t)
 		hd.navigate(base + "/")
 		hd.signIn("Aldo Agent", "agent")
@@ -169,7 +162,7 @@ func TestBrowserDemoHelpdesk(t *testing.T) {
 		hd.clean()
 	})
 
-	step("2 the lookup follows the ticket", func(t *testing.T) {
+	step(t, "2 the lookup follows the ticket", func(t *testing.T) {
 		hd := hd.in(t)
 		// The agent sets the status…
 		hd.choose("#ticket-status", "pending")
@@ -198,7 +191,7 @@ func TestBrowserDemoHelpdesk(t *testing.T) {
 		hd.clean()
 	})
 
-	step("3 a reload keeps the session and the ticket", func(t *testing.T) {
+	step(t, "3 a reload keeps the session and the ticket", func(t *testing.T) {
 		hd := hd.in(t)
 		hd.do(chromedp.Reload())
 		hd.waitFor("the Helpdesk to show the user after the reload", `document.querySelector("#who").textContent === "Aldo Agent · agent · division 1"`)
@@ -213,7 +206,7 @@ func TestBrowserDemoHelpdesk(t *testing.T) {
 		hd.clean()
 	})
 
-	step("4 a supervisor opens Team reports", func(t *testing.T) {
+	step(t, "4 a supervisor opens Team reports", func(t *testing.T) {
 		hd := hd.in(t)
 		hd.signIn("Sara Supervisor", "supervisor")
 		hd.waitRefreshed("Team reports in the main menu", `!!document.querySelector('nav [data-app="reports"]')`)
@@ -267,7 +260,7 @@ func TestBrowserDemoHelpdesk(t *testing.T) {
 		hd.clean()
 	})
 
-	step("5 the popup is dragged, remembered and closed with Escape", func(t *testing.T) {
+	step(t, "5 the popup is dragged, remembered and closed with Escape", func(t *testing.T) {
 		hd := hd.in(t)
 		hd.openReports()
 		hd.settle(demoPopupSizes)

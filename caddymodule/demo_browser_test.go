@@ -77,14 +77,7 @@ func TestBrowserDemoAdminManagesApps(t *testing.T) {
 	// The settings page, from step 4, in a second tab beside the Helpdesk.
 	st := openDemoTab(t, hd.tab, "Settings", base)
 
-	step := func(name string, f func(t *testing.T)) {
-		t.Helper()
-		if !t.Run(name, f) {
-			t.FailNow()
-		}
-	}
-
-	step("1 admin signs in", func(t *testing.T) {
+	step(t, "1 admin signs in", func(t *testing.T) {
 		hd := hd.in(t)
 		hd.navigate(base + "/")
 		hd.signIn("Ada Admin", "admin")
@@ -100,7 +93,7 @@ func TestBrowserDemoAdminManagesApps(t *testing.T) {
 		hd.clean()
 	})
 
-	step("2 opens Settings", func(t *testing.T) {
+	step(t, "2 opens Settings", func(t *testing.T) {
 		hd := hd.in(t)
 		resp, err := chromedp.RunResponse(hd.ctx, chromedp.Click(chromedp.CSS("#settings-link")))
 		if err != nil {
@@ -119,7 +112,7 @@ func TestBrowserDemoAdminManagesApps(t *testing.T) {
 		hd.clean()
 	})
 
-	step("3 creates an app", func(t *testing.T) {
+	step(t, "3 creates an app", func(t *testing.T) {
 		hd := hd.in(t)
 		hd.click("#add-app")
 		hd.waitFor("the form", `document.querySelector("#app-dialog").open`)
@@ -166,7 +159,7 @@ func TestBrowserDemoAdminManagesApps(t *testing.T) {
 
 	// The steps below change the apps in a second tab, as an admin with
 	// the Helpdesk open beside the settings would.
-	step("4 drags the app to the top", func(t *testing.T) {
+	step(t, "4 drags the app to the top", func(t *testing.T) {
 		st := st.in(t)
 		st.navigate(base + "/apps/_admin/")
 		st.waitFor("the main menu rows", `document.querySelectorAll("[data-placement=main_menu] [data-app]").length === 3`)
@@ -201,7 +194,7 @@ func TestBrowserDemoAdminManagesApps(t *testing.T) {
 		hd.clean()
 	})
 
-	step("5 stars the app", func(t *testing.T) {
+	step(t, "5 stars the app", func(t *testing.T) {
 		st, hd := st.in(t), hd.in(t)
 		st.click(`[data-placement=main_menu] [data-app="wiki"] .star`)
 		st.waitFor("the star to be on", `document.querySelector('[data-app="wiki"] .star').getAttribute("aria-pressed") === "true"`)
@@ -228,7 +221,7 @@ func TestBrowserDemoAdminManagesApps(t *testing.T) {
 		hd.clean()
 	})
 
-	step("6 deactivates another app", func(t *testing.T) {
+	step(t, "6 deactivates another app", func(t *testing.T) {
 		st, hd := st.in(t), hd.in(t)
 		st.click(`[data-placement=main_menu] [data-app="reports"] .active-toggle`)
 		st.waitFor("reports to be inactive", `document.querySelector('[data-app="reports"] .active-toggle').getAttribute("aria-checked") === "false" && `+
@@ -255,7 +248,7 @@ func TestBrowserDemoAdminManagesApps(t *testing.T) {
 		st.close()
 	})
 
-	step("7 an agent sees no Settings", func(t *testing.T) {
+	step(t, "7 an agent sees no Settings", func(t *testing.T) {
 		hd := hd.in(t)
 		hd.signIn("Aldo Agent", "agent")
 		hd.waitRefreshed("the Settings link to go", `!document.querySelector("#settings-link") && navIDs() === "wiki"`)
@@ -320,6 +313,15 @@ func startDemo(t *testing.T) (base, tool string) {
 		t.TempDir())
 	startWholeCaddyfile(t, global+caddyfile)
 	return "http://" + site, tool
+}
+
+// step runs one step of a scenario as a subtest; a failed step ends the
+// scenario, whose later steps build on it.
+func step(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, f) {
+		t.FailNow()
+	}
 }
 
 // demoTab is a tab of the demo session.
