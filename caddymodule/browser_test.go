@@ -220,13 +220,19 @@ http://127.0.0.1:%[3]s {
 // apps, and checks when the test ends that no page threw.
 func newBridgeEnv(t *testing.T) *bridgeEnv {
 	t.Helper()
+	return newBridgeEnvWithin(t, browserTestTimeout)
+}
+
+// newBridgeEnvWithin is newBridgeEnv for a test that may take timeout.
+func newBridgeEnvWithin(t *testing.T, timeout time.Duration) *bridgeEnv {
+	t.Helper()
 	bctx := browserContext(t)
 	root := browserTestdata(t)
 	up := fixtureUpstream(t, filepath.Join(root, "apps"))
 	ports := distinctPorts(t, 3)
 	startCaddyfile(t, fmt.Sprintf(bridgeCaddyfile, ports[0], ports[1], ports[2],
 		testSecret, strings.TrimPrefix(up.URL, "http://"), root))
-	e := openTab(t, bctx, ports, browserTestTimeout)
+	e := openTab(t, bctx, ports, timeout)
 	e.foreign = "http://127.0.0.1:" + ports[2]
 	return e
 }

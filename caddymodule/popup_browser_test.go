@@ -70,15 +70,7 @@ type hostError struct {
 // newPopupEnv is newBridgeEnv with a longer timeout.
 func newPopupEnv(t *testing.T) *bridgeEnv {
 	t.Helper()
-	bctx := browserContext(t)
-	root := browserTestdata(t)
-	up := fixtureUpstream(t, filepath.Join(root, "apps"))
-	ports := distinctPorts(t, 3)
-	startCaddyfile(t, fmt.Sprintf(bridgeCaddyfile, ports[0], ports[1], ports[2],
-		testSecret, strings.TrimPrefix(up.URL, "http://"), root))
-	e := openTab(t, bctx, ports, popupTestTimeout)
-	e.foreign = "http://127.0.0.1:" + ports[2]
-	return e
+	return newBridgeEnvWithin(t, popupTestTimeout)
 }
 
 // viewport sets the tab's viewport (emulation.SetDeviceMetricsOverride).
