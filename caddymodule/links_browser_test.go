@@ -890,7 +890,13 @@ const shimProbe = `(async () => {
 	// document.cookie paths. (The shim drops Domain too, but on an IP
 	// address Domain=<the host> is host-only anyway: not checked here.)
 	document.cookie = "probe=1; path=/; domain=" + location.hostname;
-	const c = await cookieStore.get("probe");
+	// cookieStore sees a cookie document.cookie just wrote a moment later,
+	// now and then: ask again for up to a second.
+	let c = null;
+	for (let i = 0; i < 20 && !c; i++) {
+		c = await cookieStore.get("probe");
+		if (!c) await new Promise((r) => setTimeout(r, 50));
+	}
 	eq("document.cookie path", c && c.path, P + "/");
 	document.cookie = "probe=; path=/; max-age=0";
 	eq("document.cookie deletion", await cookieStore.get("probe"), null);
