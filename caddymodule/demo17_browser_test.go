@@ -326,21 +326,10 @@ func (d *demoTab) waitPopupClosed(reason string) {
 		`document.querySelector("#log li").textContent === %q`, "reports: closed ("+reason+")"))
 }
 
-// drag presses the left mouse button at (x, y), moves it by (dx, dy) in
-// steps, and releases it: real input events, as a user's.
+// drag drags with the mouse from (x, y) by (dx, dy).
 func (d *demoTab) drag(x, y, dx, dy float64) {
 	d.t.Helper()
-	const steps = 8
-	actions := []chromedp.Action[chromedp.Void]{
-		chromedp.MouseEvent(chromedp.MouseMoved, x, y),
-		chromedp.MouseEvent(chromedp.MousePressed, x, y, chromedp.ButtonLeft, chromedp.ClickCount(1), withButtons),
-	}
-	for i := 1; i <= steps; i++ {
-		f := float64(i) / steps
-		actions = append(actions, chromedp.MouseEvent(chromedp.MouseMoved, x+dx*f, y+dy*f, chromedp.ButtonLeft, withButtons))
-	}
-	actions = append(actions, chromedp.MouseEvent(chromedp.MouseReleased, x+dx, y+dy, chromedp.ButtonLeft, chromedp.ClickCount(1)))
-	d.do(actions...)
+	d.do(dragActions(x, y, dx, dy)...)
 }
 
 // frameCond evaluates cond with d bound to the document doc names.

@@ -101,10 +101,9 @@ func (e *bridgeEnv) mountPopup(o popupOptions) string {
 // withButtons marks a mouse event as one with the left button held.
 func withButtons(p *input.DispatchMouseEventParams) { p.Buttons = 1 }
 
-// drag presses the left mouse button at (x, y), moves it by (dx, dy) in
-// steps, and releases it: real input events, as a user's.
-func (e *bridgeEnv) drag(x, y, dx, dy float64) {
-	e.t.Helper()
+// dragActions press the left mouse button at (x, y), move it by (dx, dy)
+// in steps, and release it: real input events, as a user's.
+func dragActions(x, y, dx, dy float64) []chromedp.Action[chromedp.Void] {
 	const steps = 8
 	actions := []chromedp.Action[chromedp.Void]{
 		chromedp.MouseEvent(chromedp.MouseMoved, x, y),
@@ -114,8 +113,13 @@ func (e *bridgeEnv) drag(x, y, dx, dy float64) {
 		f := float64(i) / steps
 		actions = append(actions, chromedp.MouseEvent(chromedp.MouseMoved, x+dx*f, y+dy*f, chromedp.ButtonLeft, withButtons))
 	}
-	actions = append(actions, chromedp.MouseEvent(chromedp.MouseReleased, x+dx, y+dy, chromedp.ButtonLeft, chromedp.ClickCount(1)))
-	if err := chromedp.Do(e.ctx, actions...); err != nil {
+	return append(actions, chromedp.MouseEvent(chromedp.MouseReleased, x+dx, y+dy, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+}
+
+// drag drags with the mouse from (x, y) by (dx, dy).
+func (e *bridgeEnv) drag(x, y, dx, dy float64) {
+	e.t.Helper()
+	if err := chromedp.Do(e.ctx, dragActions(x, y, dx, dy)...); err != nil {
 		e.t.Fatalf("dragging from (%.0f, %.0f) by (%.0f, %.0f): %v", x, y, dx, dy, err)
 	}
 }
