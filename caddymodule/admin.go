@@ -41,6 +41,11 @@ type adminApp struct {
 	RewriteLinks   bool     `json:"rewrite_links"`
 	IsolateCookies bool     `json:"isolate_cookies"`
 	Upstream       string   `json:"upstream,omitempty"`
+	// Mount is the app's own choice of mount, "" for the default.
+	Mount string `json:"mount,omitempty"`
+	// Host is the host the app is served on, "" under the prefix:
+	// computed, never written.
+	Host string `json:"host,omitempty"`
 	// Source is `caddyfile` for an app of the config, `runtime` for one an
 	// admin created.
 	Source string `json:"source"`
@@ -58,7 +63,7 @@ const (
 
 // readOnlyFields are fields of adminApp that writes may carry back and
 // that are ignored.
-var readOnlyFields = []string{"source", "locked", "problem"}
+var readOnlyFields = []string{"source", "locked", "problem", "host"}
 
 // view returns cfg as the API shows it.
 func view(cfg *AppConfig, source string, locked []string, problem string) adminApp {
@@ -69,7 +74,7 @@ func view(cfg *AppConfig, source string, locked []string, problem string) adminA
 		Order: cfg.Order, Favorite: cfg.Favorite, Disabled: cfg.Disabled,
 		Inject: cfg.Inject == nil || *cfg.Inject, AutoResize: cfg.AutoResize, ManualReady: cfg.ManualReady,
 		RewriteLinks: cfg.RewriteLinks, IsolateCookies: cfg.IsolateCookies, Upstream: cfg.Upstream,
-		Source: source, Locked: locked, Problem: problem,
+		Mount: cfg.Mount, Source: source, Locked: locked, Problem: problem,
 	}
 	for _, role := range cfg.Roles {
 		a.Roles = append(a.Roles, session.LowerRole(role))
@@ -95,15 +100,17 @@ type orphan struct {
 // list returns the listing of doc.
 func (h *Handler) list(doc *document) *listing {
 	m := h.manager
-	_, problems := m.merge(h.Apps, doc)
+	_, problems := h.merge(doc)
 	l := &listing{doc: doc}
 	locked := slices.DeleteFunc(slices.Clone(runtimeFields), func(f string) bool { return slices.Contains(m.overridable, f) })
 	for _, c := range h.Apps {
 		shown, _ := m.override(c, doc.Overrides[c.ID])
 		l.apps = append(l.apps, view(shown, sourceCaddyfile, locked, problems[c.ID]))
+		l.apps[len(l.apps)-1].Host, _ = h.appHost(shown)
 	}
 	for _, r := range doc.Apps {
 		l.apps = append(l.apps, view(r, sourceRuntime, []string{"id"}, problems[r.ID]))
+		l.apps[len(l.apps)-1].Host, _ = h.appHost(r)
 	}
 	slices.SortStableFunc(l.apps, func(x, y adminApp) int {
 		if x.Placement != y.Placement {
@@ -641,6 +648,7 @@ func (m *manager) decodeApp(fields map[string]json.RawMessage, at string) (*AppC
 		case slices.Contains(runtimeFields, name):
 		case name == "backend" || name == "origin":
 			errs = append(errs, fieldProblem{at + "/" + pointerToken(name), "set by the gateway for apps created here; name an upstream"})
+
 		default:
 			errs = append(errs, fieldProblem{at + "/" + pointerToken(name), "unknown field"})
 		}
@@ -1021,7 +1029,7 @@ func caddyfileSnippet(apps []*AppConfig) string {
 	}
 	for _, a := range apps {
 		fmt.Fprintf(&b, "app %s {\n", a.ID)
-		for _, kv := range [][2]string{{"name", a.Name}, {"icon", a.Icon}, {"placement", a.Placement}, {"mode", a.Mode}} {
+		for _, kv := range [][2]string{{"name", a.Name}, {"icon", a.Icon}, {"placement", a.Placement}, {"mode", a.Mode}, {"mount", a.Mount}} {
 			if kv[1] != "" {
 				line(kv[0], kv[1])
 			}

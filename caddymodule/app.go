@@ -100,6 +100,21 @@ type AppConfig struct {
 	// Host (`to`), `check` otherwise.
 	Origin string `json:"origin,omitempty"`
 
+	// Host serves the app on a host of its own, the whole of its origin,
+	// such as `crm.apps.example.com`, instead of under the prefix: an
+	// origin apart from the Helpdesk's and from every other app's. A host
+	// name, with no scheme, port or wildcard; not the host of an origin in
+	// frame_ancestors, nor manage.host. Apps created through the
+	// management API get theirs from the site's `hosts` pattern. Default:
+	// the app's id in `hosts`, when the site has one.
+	Host string `json:"host,omitempty"`
+
+	// Mount says where the app is served: `host`, on its host (Host, or
+	// its id in the site's `hosts` pattern), or `prefix`, under
+	// `<prefix>/<id>/`. Default: `host` when the app has a host, `prefix`
+	// otherwise.
+	Mount string `json:"mount,omitempty"`
+
 	// Upstream is the URL (`http://host:port` or `https://host:port`) of
 	// the tool behind an app that an admin created at runtime, through the
 	// management API; it must match `manage.upstreams`, and the gateway
@@ -121,9 +136,14 @@ type App struct {
 
 	// backend serves the app; nil when the app is disabled.
 	backend *backend
-	// prefix is the app's mount path without its trailing slash.
+	// host is the host the app is served on, in lower case; "" for an
+	// app under the prefix.
+	host string
+	// prefix is the app's path without its trailing slash: "" for an app
+	// on a host of its own, which has the whole of it.
 	prefix string
-	// path is the app's mount path with its trailing slash.
+	// path is the app's path with its trailing slash: "/" for an app on a
+	// host of its own.
 	path string
 	// cookiePrefix renames the app's cookies when they are isolated.
 	cookiePrefix string
@@ -196,6 +216,20 @@ func (a *AppConfig) validate() error {
 	default:
 		return a.fieldErr("origin", fmt.Sprintf("%q", a.Origin), "must be %s, %s or %s", OriginMap, OriginCheck, OriginOff)
 	}
+	if a.Host != "" {
+		if _, err := validHost(a.Host); err != nil {
+			return a.fieldErr("host", "", "%v", err)
+		}
+	}
+	switch a.Mount {
+	case "", MountHost:
+	case MountPrefix:
+		if a.Host != "" {
+			return a.fieldErr("mount", `"prefix"`, "the app names a host; leave out one or the other")
+		}
+	default:
+		return a.fieldErr("mount", fmt.Sprintf("%q", a.Mount), "must be %s or %s", MountHost, MountPrefix)
+	}
 	return nil
 }
 
@@ -267,10 +301,12 @@ func validateAppID(id string) error {
 	return nil
 }
 
-// compileApp compiles cfg, which validate accepted, into an App mounted
-// under prefix and served by b (nil for a disabled app): defaults filled
-// in, into a copy, so that cfg is never changed.
-func compileApp(cfg *AppConfig, prefix string, b *backend) (*App, error) {
+// compileApp compiles cfg, which validate accepted, into an App served by
+// b (nil for a disabled app) on host, or under prefix when host is "":
+// defaults filled in, into a copy, so that cfg is never changed. An app on
+// a host of its own has its origin to itself: its links need no rewriting
+// and its cookies no jar of their own, so it gets neither.
+func compileApp(cfg *AppConfig, prefix, host string, b *backend) (*App, error) {
 	a := &App{AppConfig: *cfg, backend: b}
 	if a.Name == "" {
 		a.Name = a.ID
@@ -286,8 +322,13 @@ func compileApp(cfg *AppConfig, prefix string, b *backend) (*App, error) {
 		a.Roles[i] = session.LowerRole(role)
 	}
 	a.Divisions = slices.Clone(cfg.Divisions)
-	a.prefix = prefix + "/" + a.ID
-	a.path = a.prefix + "/"
+	if a.host = host; host != "" {
+		a.path = "/"
+		a.RewriteLinks, a.IsolateCookies = false, false
+	} else {
+		a.prefix = prefix + "/" + a.ID
+		a.path = a.prefix + "/"
+	}
 	a.cookiePrefix = "hda." + a.ID + "."
 	var err error
 	if a.origin, err = a.originMode(); err != nil {

@@ -35,6 +35,7 @@ func init() {
 //
 //	helpdesk_apps [<prefix>] {
 //		frame_ancestors <sources...>
+//		hosts           *.<domain>
 //		identity_headers {
 //			user_id|name|email|role|division|assertion <header>|off
 //		}
@@ -66,6 +67,8 @@ func init() {
 //			rewrite_links on|off
 //			isolate_cookies
 //			origin    map|check|off
+//			host      <host>
+//			mount     host|prefix
 //			to        <upstreams...>
 //			reverse_proxy [<upstreams...>] {
 //				...
@@ -90,6 +93,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 // Dispenser, because a reverse_proxy block may hold handle_response routes.
 func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 	d := h.Dispenser
+	var backends []parsedBackend
 	d.Next() // directive name
 	if d.NextArg() {
 		hd.Prefix = d.Val()
@@ -168,8 +172,19 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 				return err
 			}
 
+		case "hosts":
+			if hd.Hosts != "" {
+				return d.Err("hosts: already defined")
+			}
+			if !d.AllArgs(&hd.Hosts) {
+				return d.ArgErr()
+			}
+			if _, err := validHostsPattern(hd.Hosts); err != nil {
+				return d.Err(err.Error())
+			}
+
 		case "app":
-			app, err := unmarshalApp(h)
+			app, backend, err := unmarshalApp(h)
 			if err != nil {
 				return err
 			}
@@ -179,6 +194,7 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 				}
 			}
 			hd.Apps = append(hd.Apps, app)
+			backends = append(backends, backend)
 
 		default:
 			return d.Errf("unrecognized subdirective %s", d.Val())
@@ -186,6 +202,17 @@ func (hd *Handler) unmarshalCaddyfile(h httpcaddyfile.Helper) error {
 	}
 	if hd.Session == nil {
 		return d.Err("session: required (a session block with hmac_secret, public_key or jwks)")
+	}
+	// Whether `to` sends the upstream its own Host depends on the app's
+	// mount, and so on a hosts line that may come after the app.
+	for i, app := range hd.Apps {
+		b := backends[i]
+		if b.to && !app.onHost(hd.Hosts != "") {
+			b.rp.Headers = &headers.Handler{Request: &headers.HeaderOps{
+				Set: http.Header{"Host": []string{upstreamHostPlaceholder}},
+			}}
+		}
+		app.BackendRaw = caddyconfig.JSONModuleObject(b.rp, "handler", "reverse_proxy", nil)
 	}
 	return nil
 }
@@ -387,6 +414,8 @@ var (
 		"placement": func(a *AppConfig) *string { return &a.Placement },
 		"mode":      func(a *AppConfig) *string { return &a.Mode },
 		"origin":    func(a *AppConfig) *string { return &a.Origin },
+		"host":      func(a *AppConfig) *string { return &a.Host },
+		"mount":     func(a *AppConfig) *string { return &a.Mount },
 	}
 	appFlags = map[string]func(*AppConfig) *bool{
 		"favorite":        func(a *AppConfig) *bool { return &a.Favorite },
@@ -397,25 +426,35 @@ var (
 	}
 )
 
-// unmarshalApp reads an app block.
-func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, error) {
+// parsedBackend is an app's reverse_proxy as read, and whether it was
+// given with `to`.
+type parsedBackend struct {
+	rp *reverseproxy.Handler
+	to bool
+}
+
+// unmarshalApp reads an app block. Its backend is returned apart, for the
+// directive to complete once it knows the app's mount.
+func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, parsedBackend, error) {
 	d := h.Dispenser
 	app := new(AppConfig)
+	var backend parsedBackend
+	fail := func(err error) (*AppConfig, parsedBackend, error) { return nil, backend, err }
 	if !d.AllArgs(&app.ID) {
-		return nil, d.Err("app: expected exactly one id, as in: app <id> { … }")
+		return fail(d.Err("app: expected exactly one id, as in: app <id> { … }"))
 	}
 	if err := validateAppID(app.ID); err != nil {
-		return nil, d.Err(err.Error())
+		return fail(d.Err(err.Error()))
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		field := d.Val()
 		if value, ok := appValues[field]; ok {
 			if !d.AllArgs(value(app)) {
-				return nil, d.Errf("app %q: %s: expected one value", app.ID, field)
+				return fail(d.Errf("app %q: %s: expected one value", app.ID, field))
 			}
 		} else if flag, ok := appFlags[field]; ok {
 			if d.NextArg() {
-				return nil, d.Errf("app %q: %s: takes no value", app.ID, field)
+				return fail(d.Errf("app %q: %s: takes no value", app.ID, field))
 			}
 			*flag(app) = true
 		}
@@ -425,8 +464,8 @@ func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, error) {
 			// unset environment variable would open the app to all.
 			vals := d.RemainingArgs()
 			if len(vals) == 0 {
-				return nil, d.Errf("app %q: %s: expected at least one value (leave the line out to allow every %s)",
-					app.ID, field, strings.TrimSuffix(field, "s"))
+				return fail(d.Errf("app %q: %s: expected at least one value (leave the line out to allow every %s)",
+					app.ID, field, strings.TrimSuffix(field, "s")))
 			}
 			if field == "roles" {
 				app.Roles = append(app.Roles, vals...)
@@ -436,58 +475,59 @@ func unmarshalApp(h httpcaddyfile.Helper) (*AppConfig, error) {
 		case "order":
 			var val string
 			if !d.AllArgs(&val) {
-				return nil, d.Errf("app %q: order: expected one number", app.ID)
+				return fail(d.Errf("app %q: order: expected one number", app.ID))
 			}
 			n, err := strconv.Atoi(val)
 			if err != nil {
-				return nil, d.Errf("app %q: order %q: not a whole number", app.ID, val)
+				return fail(d.Errf("app %q: order %q: not a whole number", app.ID, val))
 			}
 			app.Order = n
 		case "rewrite_links":
 			var val string
 			if !d.AllArgs(&val) || val != "on" && val != "off" {
-				return nil, d.Errf("app %q: rewrite_links: expected on or off", app.ID)
+				return fail(d.Errf("app %q: rewrite_links: expected on or off", app.ID))
 			}
 			app.RewriteLinks = val == "on"
 		case "inject":
 			var val string
 			if !d.AllArgs(&val) || val != "on" && val != "off" {
-				return nil, d.Errf("app %q: inject: expected on or off", app.ID)
+				return fail(d.Errf("app %q: inject: expected on or off", app.ID))
 			}
 			on := val == "on"
 			app.Inject = &on
 		case "to", "reverse_proxy":
-			if app.BackendRaw != nil {
-				return nil, d.Errf("app %q: %s: the backend is already set; use either `to` or one reverse_proxy block", app.ID, field)
+			if backend.rp != nil {
+				return fail(d.Errf("app %q: %s: the backend is already set; use either `to` or one reverse_proxy block", app.ID, field))
 			}
-			raw, err := unmarshalBackend(h, app.ID, field)
+			rp, err := unmarshalBackend(h, app.ID, field)
 			if err != nil {
-				return nil, err
+				return fail(err)
 			}
-			app.BackendRaw = raw
+			backend = parsedBackend{rp: rp, to: field == "to"}
 		default:
 			if appValues[field] == nil && appFlags[field] == nil {
-				return nil, d.Errf("app %q: unrecognized subdirective %s", app.ID, field)
+				return fail(d.Errf("app %q: unrecognized subdirective %s", app.ID, field))
 			}
 		}
 		// Checked line by line, so an error points at the offending line.
 		if err := app.validate(); err != nil {
-			return nil, d.Err(err.Error())
+			return fail(d.Err(err.Error()))
 		}
 	}
-	if app.BackendRaw == nil {
-		return nil, d.Errf("app %q: %v", app.ID, errNoBackend)
+	if backend.rp == nil {
+		return fail(d.Errf("app %q: %v", app.ID, errNoBackend))
 	}
-	return app, nil
+	return app, backend, nil
 }
 
 // unmarshalBackend reads a `to` line or a reverse_proxy block into a
 // reverse_proxy handler. The proxy's own parser reads both, so upstream
-// syntax and errors are Caddy's. `to` also sends the upstream its own host
-// in the Host header (legacy tools check it); reverse_proxy passes the
-// client's Host through, as Caddy does. Either way the original host is in
-// X-Forwarded-Host.
-func unmarshalBackend(h httpcaddyfile.Helper, appID, field string) ([]byte, error) {
+// syntax and errors are Caddy's. Under the prefix, `to` also sends the
+// upstream its own host in the Host header (legacy tools check it); on a
+// host of its own, the app's host is the tool's, and goes through as
+// reverse_proxy passes it, as Caddy does. Either way the original host is
+// in X-Forwarded-Host.
+func unmarshalBackend(h httpcaddyfile.Helper, appID, field string) (*reverseproxy.Handler, error) {
 	seg := h.Dispenser.NewFromNextSegment()
 	if seg.Next() && seg.NextArg() && isMatcherToken(seg.Val()) {
 		return nil, seg.Errf("app %q: %s: %s: matchers are not supported here; the backend takes every request under the app's path", appID, field, seg.Val())
@@ -507,14 +547,11 @@ func unmarshalBackend(h httpcaddyfile.Helper, appID, field string) ([]byte, erro
 		if len(rp.Upstreams) == 0 {
 			return nil, seg.Err("to: expected at least one upstream address")
 		}
-		rp.Headers = &headers.Handler{Request: &headers.HeaderOps{
-			Set: http.Header{"Host": []string{upstreamHostPlaceholder}},
-		}}
 	}
 	if err := rp.FinalizeUnmarshalCaddyfile(h.WithDispenser(seg)); err != nil {
 		return nil, err
 	}
-	return caddyconfig.JSONModuleObject(rp, "handler", "reverse_proxy", nil), nil
+	return rp, nil
 }
 
 // isMatcherToken reports whether tok would be a request matcher as the first

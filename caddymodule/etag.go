@@ -26,11 +26,11 @@ const digestLen = 8
 // bodyDigest returns the digest of the settings that shape an app's
 // changed bodies: the shim's tag in its usual form (the script's version,
 // the Helpdesk's origins, the app's options), the gateway's prefix, the
-// app's path and whether its links are rewritten.
+// app's host and path and whether its links are rewritten.
 func bodyDigest(app *App, gatewayPrefix string) string {
 	h := sha256.New()
 	h.Write(app.shim)
-	for _, s := range []string{gatewayPrefix, app.path} {
+	for _, s := range []string{gatewayPrefix, app.host, app.path} {
 		h.Write([]byte{0})
 		h.Write([]byte(s))
 	}

@@ -57,6 +57,15 @@ type Handler struct {
 	// headers, and loses its X-Frame-Options header. Default: `['self']`.
 	FrameAncestors []string `json:"frame_ancestors,omitempty"`
 
+	// Hosts gives every app a host of its own, the whole of its origin:
+	// `*.apps.example.com` serves the app `crm` on `crm.apps.example.com`,
+	// apps created at runtime included, with no reload. The apps own every
+	// host of the pattern: a request for one no app is mounted on is
+	// refused (404). An app with `mount prefix` stays under the prefix.
+	// Off when absent: apps are served under the prefix, but for those
+	// that name a host.
+	Hosts string `json:"hosts,omitempty"`
+
 	// Session says where the Helpdesk session token is read from and how it
 	// is verified. Required.
 	Session *SessionConfig `json:"session,omitempty"`
@@ -107,6 +116,8 @@ type Handler struct {
 	asserter    *assertion.Signer
 	api         *api.API
 	verifier    *session.Verifier
+	// hostsDomain is the domain of Hosts, with its leading dot.
+	hostsDomain string
 	// framers are the origins outside frame_ancestors already warned of.
 	framers framers
 	// console is the developer console; nil without Console.
@@ -129,9 +140,10 @@ type site struct {
 	prefix string
 	// ancestors is the frame-ancestors source list.
 	ancestors string
-	// client is the shim, served at clientURL.
-	client    *bridgejs.Script
-	clientURL string
+	// client is the shim, served at clientURL under the prefix and at
+	// hostClientURL on the apps' own hosts.
+	client                   *bridgejs.Script
+	clientURL, hostClientURL string
 	// sessionCookie is the name of the Helpdesk's session cookie, which no
 	// app may set.
 	sessionCookie string
@@ -153,6 +165,7 @@ func (*Handler) CaddyModule() caddy.ModuleInfo {
 // Provision sets defaults, compiles the session verifier and loads each app's backend.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	handlers.Store(h, struct{}{})
 	if h.Prefix == "" {
 		h.Prefix = "/apps"
 	}
@@ -161,6 +174,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.prefix = h.Prefix
 	h.ancestors = strings.Join(h.FrameAncestors, " ")
+	if h.Hosts != "" {
+		var err error
+		if h.hostsDomain, err = validHostsPattern(h.Hosts); err != nil {
+			return err
+		}
+	}
 	h.crossOrigin = http.NewCrossOriginProtection()
 
 	if h.Session == nil {
@@ -191,6 +210,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.client, h.host = scripts[bridgejs.Client], scripts[bridgejs.Host]
 	h.clientURL = h.Prefix + "/" + bridgePath + "/" + bridgejs.Client + "?v=" + h.client.Version
+	h.hostClientURL = hostPath + bridgejs.Client + "?v=" + h.client.Version
 
 	h.api = &api.API{
 		FrameAncestors: h.FrameAncestors,
@@ -259,8 +279,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 }
 
 // Cleanup stops the poll of the shared registry, waiting for it to end,
-// and every backend the handler loaded.
+// and every backend the handler loaded; Permission no longer allows its
+// hosts.
 func (h *Handler) Cleanup() error {
+	handlers.Delete(h)
 	if h.stopPolling != nil {
 		h.stopPolling()
 		h.polling.Wait()
@@ -304,9 +326,14 @@ func validatePrefix(prefix string) error {
 	return nil
 }
 
-// ServeHTTP routes requests under the prefix to their app and passes every
-// other request to next.
+// ServeHTTP routes requests for an app's host, and those under the prefix,
+// to their app, and passes every other request to next.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.hostsDomain != "" || len(h.reg.Load().byHost) > 0 {
+		if host := requestHost(r); h.hostOwned(host) || h.reg.Load().byHost[host] != nil {
+			return h.serveHost(w, r, host)
+		}
+	}
 	// A browser files cookies, redirects and service workers by the raw
 	// path, where %2F is data; routing reads it decoded and cleaned. A path
 	// the two readings put in different places is refused before anything
@@ -348,11 +375,40 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 
-	h.checkFramer(r)
 	if h.manager.hostsNoApps(r) {
+		h.checkFramer(r)
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no app is served on the management host"))
 	}
-	app := h.acquire(pl.Name)
+	return h.serveApp(w, r, func(reg *registry) *App {
+		if app := reg.byID[pl.Name]; app != nil && app.host == "" {
+			return app
+		}
+		return nil
+	}, pl.Rest)
+}
+
+// serveHost serves a request for host, an app's own host or one of the
+// hosts pattern: the shim at its reserved path, the app everywhere else.
+// The app has the whole path; only the reserved one is the gateway's.
+func (h *Handler) serveHost(w http.ResponseWriter, r *http.Request, host string) error {
+	rawPath := r.URL.EscapedPath()
+	if name, ok := strings.CutPrefix(rawPath, hostPath); ok {
+		if name == bridgejs.Client {
+			h.client.ServeHTTP(w, r)
+			return nil
+		}
+		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such bridge script"))
+	}
+	return h.serveApp(w, r, func(reg *registry) *App { return reg.byHost[host] }, rawPath)
+}
+
+// serveApp serves a request for the app that find returns from the
+// current registry (nil: no such app), whose path in the app is rawPath,
+// escaped as the client sent it: admitted, prepared for the app's backend
+// and served by it, its response shaped on the way out.
+func (h *Handler) serveApp(w http.ResponseWriter, r *http.Request, find func(*registry) *App, rawPath string) error {
+	h.checkFramer(r)
+	app := h.acquire(find)
 	if app != nil && app.backend != nil {
 		defer app.backend.release()
 	}
@@ -364,10 +420,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if tr != nil {
 		defer h.console.record(tr)
 	}
-	if r, err = h.prepare(r, app, pl.Rest, claims); err != nil {
+	if r, err = h.prepare(r, app, rawPath, claims); err != nil {
 		return err
 	}
-	rw := newResponseWriter(w, r, &h.site, app, pl.Rest)
+	rw := newResponseWriter(w, r, &h.site, app, rawPath)
 	rw.trace = tr
 	rw.askForBody()
 	defer func() {

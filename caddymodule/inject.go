@@ -60,7 +60,11 @@ func (s *site) shimTag(a *App, acc rewrite.ScriptAccess) []byte {
 	b.WriteString("<script")
 	if !acc.Inline {
 		b.WriteString(` src="`)
-		b.WriteString(html.EscapeString(s.clientURL))
+		if a.host != "" {
+			b.WriteString(html.EscapeString(s.hostClientURL))
+		} else {
+			b.WriteString(html.EscapeString(s.clientURL))
+		}
 		b.WriteByte('"')
 	}
 	b.Write(a.shimAttrs)

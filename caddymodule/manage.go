@@ -91,7 +91,7 @@ var overridable = []string{"name", "icon", "placement", "mode", "order", "favori
 	"inject", "auto_resize", "manual_ready", "rewrite_links", "isolate_cookies"}
 
 // runtimeFields are the fields an app created at runtime is made of.
-var runtimeFields = append([]string{"id", "roles", "divisions", "upstream"}, overridable...)
+var runtimeFields = append([]string{"id", "roles", "divisions", "upstream", "mount"}, overridable...)
 
 // defaultPoll is the poll interval without one configured.
 const defaultPoll = 10 * time.Second
@@ -394,23 +394,36 @@ func (m *manager) store(ctx context.Context, doc *document) error {
 // the config's, with the overrides admins may make, and the runtime apps,
 // each given a reverse_proxy to its upstream. A runtime app that is not
 // valid any more (its id now the config's, its upstream no longer
-// allowed) is left out, and so is an override ops no longer allow or
-// whose value is invalid; each is reported in problems, by app id.
-func (m *manager) merge(static []*AppConfig, doc *document) (configs []*AppConfig, problems map[string]string) {
+// allowed, its host a config app's) is left out, and so is an override
+// ops no longer allow or whose value is invalid; each is reported in
+// problems, by app id.
+func (h *Handler) merge(doc *document) (configs []*AppConfig, problems map[string]string) {
+	m := h.manager
 	problems = make(map[string]string)
-	for _, c := range static {
+	taken := make(map[string]string)
+	for _, c := range h.Apps {
 		cfg, notes := m.override(c, doc.Overrides[c.ID])
 		if len(notes) > 0 {
 			problems[c.ID] = strings.Join(notes, "; ")
 		}
+		if host, err := h.appHost(cfg); err == nil && host != "" {
+			taken[host] = cfg.ID
+		}
 		configs = append(configs, cfg)
 	}
 	for _, r := range doc.Apps {
-		if slices.ContainsFunc(static, func(c *AppConfig) bool { return c.ID == r.ID }) {
+		if slices.ContainsFunc(h.Apps, func(c *AppConfig) bool { return c.ID == r.ID }) {
 			problems[r.ID] = "not served: the config declares an app with this id"
 			continue
 		}
-		cfg, err := m.runtimeConfig(r)
+		host, err := h.appHost(r)
+		if err == nil && taken[host] != "" {
+			err = fmt.Errorf("host %q: the config's app %q is mounted there", host, taken[host])
+		}
+		var cfg *AppConfig
+		if err == nil {
+			cfg, err = m.runtimeConfig(r, host != "")
+		}
 		if err != nil {
 			problems[r.ID] = "not served: " + err.Error()
 			continue
@@ -467,9 +480,9 @@ func applyOverride(c *AppConfig, name string, v json.RawMessage) (*AppConfig, er
 }
 
 // runtimeConfig checks an app created at runtime and returns a copy of it
-// with its backend: a reverse_proxy to its upstream that sends it its own
-// Host, as `to` does.
-func (m *manager) runtimeConfig(r *AppConfig) (*AppConfig, error) {
+// with its backend: a reverse_proxy to its upstream that, as `to` does,
+// sends it its own Host, or, for an app on a host of its own, that host.
+func (m *manager) runtimeConfig(r *AppConfig, onHost bool) (*AppConfig, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
@@ -484,9 +497,11 @@ func (m *manager) runtimeConfig(r *AppConfig) (*AppConfig, error) {
 	rp := &reverseproxy.Handler{
 		Upstreams:    reverseproxy.UpstreamPool{{Dial: dial}},
 		TransportRaw: caddyconfig.JSONModuleObject(ht, "protocol", "http", nil),
-		Headers: &headers.Handler{Request: &headers.HeaderOps{
+	}
+	if !onHost {
+		rp.Headers = &headers.Handler{Request: &headers.HeaderOps{
 			Set: http.Header{"Host": []string{upstreamHostPlaceholder}},
-		}},
+		}}
 	}
 	cfg := *r
 	cfg.BackendRaw = caddyconfig.JSONModuleObject(rp, "handler", "reverse_proxy", nil)
@@ -549,7 +564,7 @@ func (h *Handler) install(doc *document, writes uint64) error {
 // compileDocument compiles the document with the config's apps into the
 // registry that follows prev.
 func (h *Handler) compileDocument(doc *document, prev *registry) (*registry, error) {
-	configs, problems := h.manager.merge(h.Apps, doc)
+	configs, problems := h.merge(doc)
 	var revision uint64 = 1
 	if prev != nil {
 		revision = prev.revision + 1

@@ -19,8 +19,9 @@ import (
 type registry struct {
 	// revision counts the snapshots the Handler has had, from 1.
 	revision uint64
-	// byID holds every app, disabled ones too.
-	byID map[string]*App
+	// byID holds every app, disabled ones too, and byHost those on a host
+	// of their own by that host.
+	byID, byHost map[string]*App
 	// manifest holds the enabled apps in the manifest's order: favorites
 	// first, then by order, then by name.
 	manifest []api.App
@@ -36,7 +37,7 @@ type registry struct {
 // prev's backend, connections and all; any other gets a new one. The
 // snapshot holds a reference to each of its backends.
 func (h *Handler) compileRegistry(configs []*AppConfig, prev *registry, revision uint64) (*registry, error) {
-	reg := &registry{revision: revision, byID: make(map[string]*App, len(configs))}
+	reg := &registry{revision: revision, byID: make(map[string]*App, len(configs)), byHost: make(map[string]*App)}
 	fail := func(err error) (*registry, error) {
 		reg.release(nil)
 		return nil, err
@@ -54,6 +55,13 @@ func (h *Handler) compileRegistry(configs []*AppConfig, prev *registry, revision
 		if cfg.BackendRaw == nil {
 			return fail(fmt.Errorf("app %q: %w", cfg.ID, errNoBackend))
 		}
+		host, err := h.appHost(cfg)
+		if err != nil {
+			return fail(err)
+		}
+		if other := reg.byHost[host]; host != "" && other != nil {
+			return fail(fmt.Errorf("app %q: host %q: app %q is mounted there", cfg.ID, host, other.ID))
+		}
 		var b *backend
 		if !cfg.Disabled {
 			if b = prev.reuse(cfg); b == nil {
@@ -63,7 +71,7 @@ func (h *Handler) compileRegistry(configs []*AppConfig, prev *registry, revision
 				}
 			}
 		}
-		app, err := compileApp(cfg, h.Prefix, b)
+		app, err := compileApp(cfg, h.Prefix, host, b)
 		if err != nil {
 			if b != nil {
 				b.release()
@@ -76,12 +84,16 @@ func (h *Handler) compileRegistry(configs []*AppConfig, prev *registry, revision
 		}
 		app.etagDigest = bodyDigest(app, h.Prefix)
 		reg.byID[app.ID] = app
+		if host != "" {
+			reg.byHost[host] = app
+		}
 		if !app.Disabled {
 			reg.manifest = append(reg.manifest, api.App{
 				ManifestApp: api.ManifestApp{
 					ID: app.ID, Name: app.Name, Icon: app.Icon, Placement: app.Placement, Mode: app.Mode,
 					Favorite: app.Favorite, Order: app.Order,
 				},
+				Host:   app.host,
 				Path:   app.path,
 				Allows: app.allows,
 			})
@@ -140,16 +152,16 @@ func (reg *registry) release(next *registry) {
 	}
 }
 
-// acquire returns the current registry's app name, nil when there is no
-// such app, having taken a reference to its backend, if it has one, for
-// the caller to release. A backend stopped since the registry was loaded
-// (a newer one replaced or removed it) is not used: the newest registry is
-// read again.
-func (h *Handler) acquire(name string) *App {
+// acquire returns the app find returns from the current registry, nil
+// when there is no such app, having taken a reference to its backend, if
+// it has one, for the caller to release. A backend stopped since the
+// registry was loaded (a newer one replaced or removed it) is not used:
+// the newest registry is read again.
+func (h *Handler) acquire(find func(*registry) *App) *App {
 	var last *registry
 	for {
 		reg := h.reg.Load()
-		app := reg.byID[name]
+		app := find(reg)
 		if app == nil || app.backend == nil || app.backend.acquire() {
 			return app
 		}

@@ -105,7 +105,13 @@ func (h *Handler) prepare(r *http.Request, app *App, rawPath string, claims sess
 	if app.backend.fastCGI {
 		r = withOriginalURL(r)
 	}
-	r.Header.Set(forwardedPrefix, app.prefix)
+	if app.host == "" {
+		r.Header.Set(forwardedPrefix, app.prefix)
+	} else {
+		// The app has its host to itself: no prefix, and none a client
+		// may claim.
+		r.Header.Del(forwardedPrefix)
+	}
 
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		// One provider, not seven Set calls: the placeholders cost

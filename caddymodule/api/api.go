@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -46,8 +47,10 @@ type API struct {
 // App is an app as the manifest lists it.
 type App struct {
 	ManifestApp
-	// Path is the app's path, with its trailing slash.
-	Path string
+	// Host is the host the app is served on, "" when it is under the
+	// prefix of the host that serves the manifest; Path its path, with its
+	// trailing slash.
+	Host, Path string
 	// Allows reports whether the user may open the app.
 	Allows func(session.Claims) error
 }
@@ -128,7 +131,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) err
 // Helpdesk on another origin can use them as they are.
 func (a *API) Manifest(r *http.Request, claims session.Claims) []ManifestApp {
 	placement := r.URL.Query().Get("placement")
-	origin := RequestScheme(r) + "://" + r.Host
+	scheme := RequestScheme(r)
+	origin := scheme + "://" + r.Host
+	port := ""
+	if _, p, err := net.SplitHostPort(r.Host); err == nil {
+		port = ":" + p
+	}
 	listed := a.Apps()
 	apps := make([]ManifestApp, 0, len(listed))
 	for _, app := range listed {
@@ -137,6 +145,11 @@ func (a *API) Manifest(r *http.Request, claims session.Claims) []ManifestApp {
 		}
 		m := app.ManifestApp
 		m.URL = origin + app.Path
+		if app.Host != "" {
+			// On the port the manifest was asked for: the apps' hosts
+			// are served where the gateway is.
+			m.URL = scheme + "://" + app.Host + port + app.Path
+		}
 		apps = append(apps, m)
 	}
 	return apps
