@@ -118,8 +118,10 @@ type Handler struct {
 	verifier    *session.Verifier
 	// hostsDomain is the domain of Hosts, with its leading dot.
 	hostsDomain string
-	// framers are the origins outside frame_ancestors already warned of.
+	// framers are the origins outside frame_ancestors already warned of,
+	// hints the session mistakes.
 	framers framers
+	hints   hints
 	// console is the developer console; nil without Console.
 	console *console
 	// pages are the settings page and the console; nil without either.
@@ -414,6 +416,9 @@ func (h *Handler) serveApp(w http.ResponseWriter, r *http.Request, find func(*re
 	}
 	claims, status, err := h.admit(r, app)
 	if err != nil {
+		if status == http.StatusUnauthorized {
+			h.hintSession(r, err)
+		}
 		return h.deny(w, r, status, app, err)
 	}
 	tr := h.console.traceFor(r, app, claims, isDocumentRequest(r))
