@@ -20,6 +20,7 @@ package adminui
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -28,6 +29,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,7 +75,8 @@ var settingsSource = source{
 
 // consoleSource is the developer console: as the settings page, and it
 // also loads the host SDK, one of the gateway's scripts on the same origin
-// (hostSDK), and frames the apps, which are on its own origin.
+// (hostSDK), and frames the apps: those on its own origin, and those on
+// hosts of their own that Console names.
 var consoleSource = source{
 	html:  "console.html",
 	files: []string{"base.css", "console.css", "base.js", "console.js"},
@@ -216,21 +219,39 @@ func minifyFile(m *minify.M, name string) (*file, error) {
 // begins with a single "/"; anything else becomes "/". Only GET and HEAD are
 // served; other methods get 405 with Allow.
 func (p *Pages) Settings(w http.ResponseWriter, r *http.Request, name, helpdeskURL string) bool {
-	return p.settings.serve(w, r, name, helpdeskURL)
+	return p.settings.serve(w, r, name, helpdeskURL, "")
 }
 
 // Console serves the developer console's file name: "" for the HTML, or one
 // of the scripts and stylesheets it refers to by relative URLs carrying
 // ?v=<hash> (base.css, console.css, base.js, console.js). It reports false,
-// writing nothing, for any other name. Only GET and HEAD are served; other
-// methods get 405 with Allow.
-func (p *Pages) Console(w http.ResponseWriter, r *http.Request, name string) bool {
-	return p.console.serve(w, r, name, "")
+// writing nothing, for any other name. appHosts are the hosts of apps
+// served on hosts of their own, which the console may frame besides its
+// own origin: host names, `*.`-prefixed for every host of a domain; any
+// other value is left out. Only GET and HEAD are served; other methods
+// get 405 with Allow.
+func (p *Pages) Console(w http.ResponseWriter, r *http.Request, name string, appHosts []string) bool {
+	policy := p.console.policy
+	if len(appHosts) > 0 {
+		var frames strings.Builder
+		frames.WriteString("frame-src 'self'")
+		for _, h := range appHosts {
+			if frameHost.MatchString(h) {
+				// Any port, by the console's own scheme.
+				frames.WriteString(" " + h + ":*")
+			}
+		}
+		policy = strings.Replace(policy, "frame-src 'self'", frames.String(), 1)
+	}
+	return p.console.serve(w, r, name, "", policy)
 }
 
+// frameHost is what a host the console may frame must look like.
+var frameHost = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?$`)
+
 // serve serves the page's file name, "" for the HTML, with its links to
-// the Helpdesk leading to helpdeskURL.
-func (p *page) serve(w http.ResponseWriter, r *http.Request, name, helpdeskURL string) bool {
+// the Helpdesk leading to helpdeskURL, under policy ("": the page's).
+func (p *page) serve(w http.ResponseWriter, r *http.Request, name, helpdeskURL, policy string) bool {
 	var f *file
 	if name != "" {
 		if f = p.files[name]; f == nil {
@@ -252,7 +273,7 @@ func (p *page) serve(w http.ResponseWriter, r *http.Request, name, helpdeskURL s
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Content-Security-Policy", p.policy)
+	hdr.Set("Content-Security-Policy", cmp.Or(policy, p.policy))
 	hdr.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {

@@ -63,7 +63,7 @@ var pageCases = []pageCase{
 	{
 		name:   "console",
 		page:   func(p *Pages) *page { return p.console },
-		serve:  func(p *Pages, w http.ResponseWriter, r *http.Request, name string) bool { return p.Console(w, r, name) },
+		serve:  func(p *Pages, w http.ResponseWriter, r *http.Request, name string) bool { return p.Console(w, r, name, nil) },
 		dir:    "/apps/_console/",
 		source: &consoleSource,
 		policy: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; " +
@@ -390,5 +390,25 @@ func TestHelpdeskURLIsEscapedOrRefused(t *testing.T) {
 		if strings.Contains(strings.ToLower(page), "<script>") || strings.Contains(page, "'onmouseover") {
 			t.Errorf("%q: broke out of the attribute", tc.in)
 		}
+	}
+}
+
+// TestConsoleFramesTheAppHostsItIsGiven serves the console with the hosts
+// of apps on hosts of their own: its policy lets it frame those, on any
+// port, and nothing that is not a host name.
+func TestConsoleFramesTheAppHostsItIsGiven(t *testing.T) {
+	p, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	p.Console(rec, httptest.NewRequest(http.MethodGet, "/apps/_console/", nil), "",
+		[]string{"*.apps.example.com", "wiki.example.com", "evil.example.com; script-src *", "https://x.example.com", "*"})
+	got := rec.Header().Get("Content-Security-Policy")
+	if !strings.Contains(got, "; frame-src 'self' *.apps.example.com:* wiki.example.com:*; form-action") {
+		t.Errorf("policy %q: want the app hosts, and nothing else, in frame-src", got)
+	}
+	if strings.Count(got, "script-src") != 1 {
+		t.Errorf("policy %q: a host let a directive in", got)
 	}
 }

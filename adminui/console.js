@@ -264,13 +264,19 @@
     return state.apps.find((a) => a.id === id) || null;
   }
 
-  /** The path an app's manifest URL points to. */
-  function appPath(app) {
+  /** An app's manifest URL, absolute. */
+  function appURL(app) {
     try {
-      return new URL(app.url || ROOT + app.id + "/", location.href).pathname;
+      return new URL(app.url || ROOT + app.id + "/", location.href);
     } catch (err) {
-      return ROOT + app.id + "/";
+      return new URL(ROOT + app.id + "/", location.href);
     }
+  }
+
+  /** Where an app is: its path on this origin, or the URL of its own host. */
+  function appPath(app) {
+    const url = appURL(app);
+    return url.origin === location.origin ? url.pathname : url.origin + url.pathname;
   }
 
   function pickerChanged() {
@@ -308,7 +314,10 @@
       return "This is not a URL.";
     }
     if (url.origin !== location.origin) {
-      return "The console frames the apps of this gateway only: enter a path under " + ROOT + " (or a URL on " + location.origin + ").";
+      // An app on a host of its own.
+      const app = state.apps.find((a) => appURL(a).origin === url.origin);
+      if (!app) return "The console frames the apps of this gateway only: enter a path under " + ROOT + ", or a URL on an app's own host.";
+      return { src: url.href, path: url.origin + url.pathname, app: app.id, name: app.name || app.id, custom: true };
     }
     if (!url.pathname.startsWith(ROOT)) return "The path must start with " + ROOT + ", the gateway's prefix.";
     const id = url.pathname.slice(ROOT.length).split("/")[0];
@@ -347,15 +356,11 @@
       $("#app-select").focus();
       return null;
     }
-    // The manifest's URL is absolute; the console frames its path on its
-    // own origin, where the gateway serves the app.
-    let src = appPath(app);
-    try {
-      const url = new URL(app.url || src, location.href);
-      src = url.pathname + url.search + url.hash;
-    } catch (err) {
-      /* the path it is */
-    }
+    // The manifest's URL is absolute; the console frames an app under the
+    // prefix by its path on its own origin, where the gateway serves it,
+    // and an app on a host of its own on that host.
+    const url = appURL(app);
+    const src = url.origin === location.origin ? url.pathname + url.search + url.hash : url.href;
     return { src, path: appPath(app), app: app.id, name: app.name || app.id, icon: app.icon || "" };
   }
 

@@ -49,7 +49,7 @@ func newConsoleEnv(t *testing.T, fake *fakeGateway) *consoleEnv {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/apps/_console/", func(w http.ResponseWriter, r *http.Request) {
-		if !p.Console(w, r, strings.TrimPrefix(r.URL.Path, "/apps/_console/")) {
+		if !p.Console(w, r, strings.TrimPrefix(r.URL.Path, "/apps/_console/"), nil) {
 			http.NotFound(w, r)
 		}
 	})

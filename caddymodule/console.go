@@ -125,7 +125,7 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, rest stri
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("the console is not enabled on this host"))
 	}
 	return h.servePage(w, r, consolePath, rest, h.console.roles, func(name string) bool {
-		return h.pages.Console(w, r, name)
+		return h.pages.Console(w, r, name, h.appHosts())
 	})
 }
 

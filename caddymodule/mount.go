@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -90,6 +91,22 @@ func (h *Handler) hostOwned(host string) bool {
 	}
 	label, ok := strings.CutSuffix(host, h.hostsDomain)
 	return ok && label != "" && !strings.Contains(label, ".")
+}
+
+// appHosts returns the hosts apps are served on: the hosts pattern, which
+// covers apps created later, and every other host an app has.
+func (h *Handler) appHosts() []string {
+	var hosts []string
+	if h.Hosts != "" {
+		hosts = append(hosts, strings.ToLower(h.Hosts))
+	}
+	for host := range h.reg.Load().byHost {
+		if !h.hostOwned(host) {
+			hosts = append(hosts, host)
+		}
+	}
+	slices.Sort(hosts)
+	return hosts
 }
 
 // hostPath is the path where an app on a host of its own gets the shim:
