@@ -61,9 +61,11 @@ var pageCases = []pageCase{
 		foreign: []string{"console.js", "console.css", "host.js"},
 	},
 	{
-		name:   "console",
-		page:   func(p *Pages) *page { return p.console },
-		serve:  func(p *Pages, w http.ResponseWriter, r *http.Request, name string) bool { return p.Console(w, r, name, nil) },
+		name: "console",
+		page: func(p *Pages) *page { return p.console },
+		serve: func(p *Pages, w http.ResponseWriter, r *http.Request, name string) bool {
+			return p.Console(w, r, name, nil)
+		},
 		dir:    "/apps/_console/",
 		source: &consoleSource,
 		policy: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; " +
