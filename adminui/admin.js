@@ -394,7 +394,7 @@
 
     const title = el("div", { class: "app-title" },
       el("span", { class: "app-name", text: name }),
-      el("span", { class: "app-id", text: app.id }));
+      el("span", { class: "app-id", text: app.host || app.id, title: app.host ? app.id + ", on a host of its own" : "" }));
     const cell = el("div", { class: "cell-app" }, title);
     if (app.problem) cell.append(el("p", { class: "problem" }, icon("warn"), el("span", { text: "Not served: " + app.problem })));
 

@@ -34,6 +34,8 @@ type fakeApp struct {
 	RewriteLinks   bool     `json:"rewrite_links"`
 	IsolateCookies bool     `json:"isolate_cookies"`
 	Upstream       string   `json:"upstream,omitempty"`
+	Mount          string   `json:"mount,omitempty"`
+	Host           string   `json:"host,omitempty"`
 	Source         string   `json:"source"`
 	Locked         []string `json:"locked"`
 	Problem        string   `json:"problem,omitempty"`
@@ -82,8 +84,8 @@ func newFakeAdmin() *fakeAdmin {
 				Upstream: "http://dash.internal.example.com", Source: "runtime", Locked: []string{"id"}},
 			{ID: "reports", Name: "Team reports", Placement: "main_menu", Mode: "popup", Order: 1, Inject: true, AutoResize: true,
 				Roles: []string{"supervisor", "admin", "owner"}, Divisions: []string{"1"}, Source: "caddyfile", Locked: fakeCaddyLock},
-			{ID: "wiki", Name: "Wiki", Placement: "main_menu", Mode: "embed", Order: 2, Inject: true, RewriteLinks: true,
-				Upstream: "http://wiki.internal.example.com", Source: "runtime", Locked: []string{"id"}},
+			{ID: "wiki", Name: "Wiki", Placement: "main_menu", Mode: "embed", Order: 2, Inject: true,
+				Upstream: "http://wiki.internal.example.com", Host: "wiki.apps.helpdesk.example.com", Source: "runtime", Locked: []string{"id"}},
 			{ID: "kb", Name: "Knowledge base", Placement: "main_menu", Mode: "embed", Order: 3, Inject: true,
 				Roles: []string{"agent", "supervisor"}, Upstream: "http://kb.old.example.com", Source: "runtime", Locked: []string{"id"},
 				Problem: "its upstream kb.old.example.com is no longer allowed"},
