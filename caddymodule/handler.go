@@ -416,8 +416,11 @@ func (h *Handler) serveApp(w http.ResponseWriter, r *http.Request, find func(*re
 	}
 	claims, status, err := h.admit(r, app)
 	if err != nil {
-		if status == http.StatusUnauthorized {
+		if claims.UserID == "" {
+			// Without a session, an app that exists and one that does
+			// not are refused alike, and the refusal names none.
 			h.hintSession(r, err)
+			return h.deny(w, r, status, nil, err)
 		}
 		return h.deny(w, r, status, app, err)
 	}

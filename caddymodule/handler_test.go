@@ -178,6 +178,19 @@ func TestAppIDsAreNotEnumerableWithoutASession(t *testing.T) {
 			}
 		}
 	}
+	// Nor by what the refusal says: the page a frame gets, and the JSON a
+	// script gets, are the same byte for byte whether the app exists or not.
+	for _, hdr := range [][]string{
+		{"Accept", "text/html", "Sec-Fetch-Dest", "iframe"},
+		{"Accept", "application/json"},
+	} {
+		_, want := get(t, g.url+"/apps/nope/", "", hdr...)
+		for _, path := range []string{"/apps/open/", "/apps/off/", "/apps/admins/x"} {
+			if _, body := get(t, g.url+path, "", hdr...); body != want {
+				t.Errorf("%s %v: the refusal differs from an unknown app's:\n%s\n---\n%s", path, hdr, body, want)
+			}
+		}
+	}
 }
 
 func TestRequestsOutsidePrefixReachNextHandlerUntouched(t *testing.T) {
