@@ -88,10 +88,17 @@ declare namespace HelpdeskHost {
     /** The iframe's title, and a window's. Default: the app id. */
     title?: string;
     /**
-     * The iframe's sandbox attribute. Without allow-same-origin the app's
-     * origin is opaque: nothing is posted to it and its messages are dropped.
+     * The iframe's sandbox attribute. Default, for an app of another origin
+     * than the page's (one of the same origin could lift any): "allow-scripts
+     * allow-same-origin allow-forms allow-popups
+     * allow-popups-to-escape-sandbox allow-modals allow-downloads
+     * allow-top-navigation-by-user-activation
+     * allow-storage-access-by-user-activation", which keeps the app's origin
+     * and lets it navigate the Helpdesk page only on a user's click; false:
+     * no sandbox. Without allow-same-origin the app's origin is opaque and
+     * nothing is posted to it.
      */
-    sandbox?: string;
+    sandbox?: string | false;
     /** The iframe's allow attribute (permissions policy). */
     allow?: string;
     /** Unused. */

@@ -35,6 +35,12 @@
   var EMBED = "embed";
   var INSTANCE_EVENTS = ["ready", "resize", "fullscreen", "message", "error", "close"];
   var DEFAULT_HANDSHAKE_TIMEOUT = 10000;
+  // The apps' frames are sandboxed unless mount says otherwise: they keep
+  // their origin and what tools use, and lose the one power a frame of the
+  // Helpdesk's own site has over it, navigating the Helpdesk page away
+  // without the user's click.
+  var DEFAULT_SANDBOX = "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox " +
+    "allow-modals allow-downloads allow-top-navigation-by-user-activation allow-storage-access-by-user-activation";
 
   // The codes of helpdesk:app:error by HTTP status, for a message that
   // names a status but no code.
@@ -886,8 +892,13 @@
    * @property {{width?: number, height?: number}|function(): {width?: number, height?: number}} [maxSize]
    *   upper bounds of the app's area, px; a function likewise.
    * @property {string} [title] the iframe's title and the window's; default the app id.
-   * @property {string} [sandbox] the iframe's sandbox attribute, if any. Without
-   *   allow-same-origin the app's origin is opaque and nothing is posted to it.
+   * @property {string|false} [sandbox] the iframe's sandbox attribute. Default,
+   *   for an app of another origin: DEFAULT_SANDBOX, with which the app keeps
+   *   its origin, scripts, forms, popups, downloads and dialogs, and may
+   *   navigate the Helpdesk page only on a user's click (a frame of the
+   *   Helpdesk's site could otherwise do it at any time); for one of the
+   *   page's own origin, which could lift any sandbox, none; false: none. Without allow-same-origin the app's origin is
+   *   opaque and nothing is posted to it.
    * @property {string} [allow] the iframe's allow (permissions policy) attribute.
    * @property {number} [handshakeTimeout=10000] ms to wait for
    *   helpdesk:app:ready before an "error" event with code TIMEOUT; 0 disables.
@@ -956,9 +967,10 @@
 
     var iframe = document.createElement("iframe");
     iframe.setAttribute("title", title);
-    if (options.sandbox !== undefined && options.sandbox !== null && options.sandbox !== false) {
-      iframe.setAttribute("sandbox", String(options.sandbox));
-    }
+    // A frame of the page's own origin could lift any sandbox: it gets
+    // none unless asked.
+    var sandbox = options.sandbox === undefined && url.origin !== location.origin ? DEFAULT_SANDBOX : options.sandbox;
+    if (sandbox !== undefined && sandbox !== null && sandbox !== false) iframe.setAttribute("sandbox", String(sandbox));
     if (typeof options.allow === "string") iframe.setAttribute("allow", options.allow);
     iframe.setAttribute("data-helpdesk-app-id", appId);
     if (options.app) iframe.setAttribute("data-helpdesk-app", String(options.app));
