@@ -80,6 +80,16 @@ func (m Mapping) validate() error {
 	return nil
 }
 
+// Apply reads the identity fields of payload, m's empty fields taken
+// from DefaultMapping, and reports ErrNoSubject when it names no user.
+func (m Mapping) Apply(payload map[string]any) (Claims, error) {
+	c, err := m.withDefaults().apply(payload)
+	if err == nil && c.UserID == "" {
+		err = ErrNoSubject
+	}
+	return c, err
+}
+
 // apply reads the identity fields of payload. The role is lower-cased in
 // ASCII only (LowerRole): Unicode case mapping would make "ADMİN", with a
 // dotted capital I, the role "admin". A field with a control character
