@@ -16,6 +16,11 @@
 // then its own. They are served under a policy that allows no inline script
 // or style; their scripts and stylesheets are versioned by content, so they
 // can be cached for good.
+//
+// It also serves the pages of the gateway's own sign-in, for a Helpdesk on
+// another site (signin.go): the sign-in page an app's frame shows, and the
+// sign-in popup's last page. Those work at any URL, so they carry their
+// stylesheet and script inline, allowed by their hashes.
 package adminui
 
 import (
@@ -94,10 +99,12 @@ const hostSDK = "../_bridge/host.js"
 // HTML; Settings puts the URL of each request in its place.
 const helpdeskPlaceholder = "https://helpdesk.invalid/"
 
-// Pages are the settings page and the developer console, minified and ready
-// to serve.
+// Pages are the settings page, the developer console and the sign-in
+// pages, minified and ready to serve.
 type Pages struct {
 	settings, console *page
+	// signIn and signInDone are the sign-in pages (signin.go).
+	signIn, signInDone *inlinePage
 }
 
 // page is one page, minified.
@@ -145,7 +152,15 @@ var load = sync.OnceValues(func() (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pages{settings: settings, console: console}, nil
+	signIn, err := signInSource.build(m)
+	if err != nil {
+		return nil, err
+	}
+	signInDone, err := signInDoneSource.build(m)
+	if err != nil {
+		return nil, err
+	}
+	return &Pages{settings: settings, console: console, signIn: signIn, signInDone: signInDone}, nil
 })
 
 // build minifies the page of s, taking the files it refers to from
