@@ -200,6 +200,29 @@
     isolateCookies: cookiePrefix || null,
   });
 
+  // The gateway's own sign-in: the user the Helpdesk reports is checked
+  // against the one signed in to the gateway, at data-signin-check (a path
+  // of this origin), by the fetch the page had before the shim patched it.
+  var signinCheck = pathAttr("data-signin-check");
+  var nativeFetch = typeof window.fetch === "function" ? window.fetch.bind(window) : null;
+  var checkedUser = null;
+
+  // checkUser posts the user's id and e-mail once for each user; when the
+  // gateway ends its session over a mismatch (409), the page reloads into
+  // the gateway's sign-in page, which says why.
+  function checkUser(user) {
+    if (!signinCheck || !nativeFetch || !isObject(user)) return;
+    var who = { id: user.id == null ? "" : String(user.id), email: user.email == null ? "" : String(user.email) };
+    var key = who.id + "\n" + who.email;
+    if (key === checkedUser) return;
+    checkedUser = key;
+    nativeFetch(signinCheck, {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(who),
+    }).then(function (res) {
+      if (res.status === 409) location.reload();
+    }, function () { /* the check is advisory: the app goes on */ });
+  }
+
   var framed = false;
   try {
     framed = window.parent !== window && window.parent != null;
@@ -462,6 +485,7 @@
       case "helpdesk:context:user":
         if ("user" in payload) state.user = payload.user;
         answer("user", payload, payload.user);
+        checkUser(payload.user);
         break;
       case "helpdesk:context:ticket":
         if ("ticket" in payload) state.ticket = payload.ticket;

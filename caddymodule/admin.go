@@ -248,7 +248,7 @@ const lockTimeout = 5 * time.Second
 // manage roles only; a write sent with the session cookie must come from
 // the gateway's own origin.
 func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request, endpoint string) error {
-	claims, err := h.authenticate(r)
+	claims, err := h.authenticate(w, r)
 	if err != nil {
 		status := authStatus(err)
 		if status == http.StatusUnauthorized {
@@ -298,7 +298,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, path, rest s
 		http.Redirect(w, r, h.Prefix+"/"+path+"/", http.StatusPermanentRedirect)
 		return nil
 	}
-	claims, err := h.authenticate(r)
+	claims, err := h.authenticate(w, r)
 	if err != nil {
 		return h.deny(w, r, authStatus(err), nil, err)
 	}

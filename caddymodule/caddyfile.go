@@ -50,6 +50,15 @@ func init() {
 //			audience    <aud>
 //			leeway      <duration>
 //			claim       user_id|name|email|role|division <claim.path>
+//			oidc {
+//				issuer        <url>
+//				client_id     <id>
+//				client_secret <secret>
+//				scopes        <scope...>
+//				redirect_url  <url>
+//				max_age       <duration>
+//				mismatch      warn|deny
+//			}
 //		}
 //		app <id> {
 //			name      <label>
@@ -270,6 +279,14 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			leeway := caddy.Duration(dur)
 			c.Leeway = &leeway
+		case "oidc":
+			if c.OIDC != nil {
+				return d.Err("session: oidc: already defined")
+			}
+			c.OIDC = new(OIDCConfig)
+			if err := c.OIDC.unmarshalCaddyfile(d); err != nil {
+				return err
+			}
 		case "claim":
 			var field, path string
 			if !d.AllArgs(&field, &path) {
@@ -287,6 +304,41 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	if err := c.validateKeys(); err != nil {
+		return d.Errf("session: %v", err)
+	}
+	return nil
+}
+
+// unmarshalCaddyfile reads an oidc block.
+func (c *OIDCConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		field := d.Val()
+		switch field {
+		case "issuer", "client_id", "client_secret", "redirect_url", "mismatch":
+			var val string
+			if !d.AllArgs(&val) {
+				return d.Errf("session: oidc: %s: expected one value", field)
+			}
+			*map[string]*string{"issuer": &c.Issuer, "client_id": &c.ClientID, "client_secret": &c.ClientSecret,
+				"redirect_url": &c.RedirectURL, "mismatch": &c.Mismatch}[field] = val
+		case "scopes":
+			if c.Scopes = append(c.Scopes, d.RemainingArgs()...); len(c.Scopes) == 0 {
+				return d.Errf("session: oidc: scopes: expected at least one scope")
+			}
+		case "max_age":
+			dur, err := durationArg(d, "session: oidc: max_age")
+			if err != nil {
+				return err
+			}
+			c.MaxAge = caddy.Duration(dur)
+		default:
+			return d.Errf("session: oidc: unrecognized subdirective %s", field)
+		}
+	}
+	if err := c.validate(); err != nil {
 		return d.Errf("session: %v", err)
 	}
 	return nil

@@ -133,7 +133,7 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, rest stri
 // roles: `trace?app=<id>&after=<seq>`, the traces of the user's own
 // requests.
 func (h *Handler) serveConsoleAPI(w http.ResponseWriter, r *http.Request, endpoint string) error {
-	claims, err := h.authenticate(r)
+	claims, err := h.authenticate(w, r)
 	if err != nil {
 		return h.deny(w, r, authStatus(err), nil, err)
 	}

@@ -5,6 +5,8 @@ package caddymodule
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,6 +26,7 @@ import (
 	"github.com/helpdeskapps/gateway/caddymodule/assertion"
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
+	"github.com/helpdeskapps/gateway/caddymodule/signin"
 )
 
 func init() {
@@ -122,6 +125,8 @@ type Handler struct {
 	// hints the session mistakes.
 	framers framers
 	hints   hints
+	// signin is the gateway's own sign-in; nil without Session.OIDC.
+	signin *signin.Service
 	// console is the developer console; nil without Console.
 	console *console
 	// pages are the settings page and the console; nil without either.
@@ -146,9 +151,11 @@ type site struct {
 	// hostClientURL on the apps' own hosts.
 	client                   *bridgejs.Script
 	clientURL, hostClientURL string
-	// sessionCookie is the name of the Helpdesk's session cookie, which no
-	// app may set.
-	sessionCookie string
+	// sessionCookie is the name of the Helpdesk's session cookie;
+	// reservedCookies are the names no app may set: it, and the cookies
+	// of the gateway's own sign-in.
+	sessionCookie   string
+	reservedCookies []string
 	// identity holds the resolved header names; identityStrip the
 	// normalised names of every header deleted from client requests.
 	identity      IdentityHeaders
@@ -193,6 +200,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("session: %w", err)
 	}
 	h.sessionCookie = h.source.Cookie
+	if h.sessionCookie != "" {
+		h.reservedCookies = append(h.reservedCookies, h.sessionCookie)
+	}
+	if h.Session.OIDC != nil {
+		h.reservedCookies = append(h.reservedCookies, signin.SessionCookie, signin.StateCookie, mismatchCookie)
+	}
 
 	var ih IdentityHeaders
 	if h.IdentityHeaders != nil {
@@ -202,8 +215,20 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	scope := h.Prefix + "\x00" + h.Session.scope
-	if h.asserter, err = assertion.New(ctx, h.AssertionKey, scope, time.Duration(h.AssertionTTL), h.verifier.Leeway()); err != nil {
+	leeway := session.DefaultLeeway
+	if h.verifier != nil {
+		leeway = h.verifier.Leeway()
+	}
+	if h.asserter, err = assertion.New(ctx, h.AssertionKey, scope, time.Duration(h.AssertionTTL), leeway); err != nil {
 		return err
+	}
+	if h.Session.OIDC != nil {
+		mapping, _ := h.Session.mapping()
+		sum := sha256.Sum256([]byte(scope))
+		folder := "helpdesk_apps/signin/" + hex.EncodeToString(sum[:8]) + "/"
+		if h.signin, err = h.Session.OIDC.provision(ctx, mapping, folder); err != nil {
+			return fmt.Errorf("session: %w", err)
+		}
 	}
 
 	scripts, err := bridgejs.Load()
@@ -216,8 +241,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 	h.api = &api.API{
 		FrameAncestors: h.FrameAncestors,
-		Authenticate: func(r *http.Request) (session.Claims, int, error) {
-			c, err := h.authenticate(r)
+		Authenticate: func(w http.ResponseWriter, r *http.Request) (session.Claims, int, error) {
+			c, err := h.authenticate(w, r)
 			return c, authStatus(err), err
 		},
 		Apps: func() []api.App { return h.reg.Load().manifest },
@@ -236,7 +261,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("console: %w", err)
 		}
 	}
-	if h.Console != nil || h.Manage != nil {
+	if h.Console != nil || h.Manage != nil || h.signin != nil {
 		if h.pages, err = adminui.Load(); err != nil {
 			return fmt.Errorf("loading the settings and console pages: %w", err)
 		}
@@ -362,6 +387,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			return h.serveAdmin(w, r, endpoint)
 		}
 		return h.api.ServeHTTP(w, r, name)
+	case authPath:
+		return h.serveAuth(w, r, strings.TrimPrefix(pl.Rest, "/"), false)
 	case settingsPath:
 		return h.serveSettings(w, r, pl.Rest)
 	case consolePath:
@@ -395,9 +422,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 func (h *Handler) serveHost(w http.ResponseWriter, r *http.Request, host string) error {
 	rawPath := r.URL.EscapedPath()
 	if name, ok := strings.CutPrefix(rawPath, hostPath); ok {
-		if name == bridgejs.Client {
+		switch name {
+		case bridgejs.Client:
 			h.client.ServeHTTP(w, r)
 			return nil
+		case "session", "check", "signout":
+			return h.serveAuth(w, r, name, true)
 		}
 		return h.deny(w, r, http.StatusNotFound, nil, errors.New("no such bridge script"))
 	}
@@ -414,12 +444,17 @@ func (h *Handler) serveApp(w http.ResponseWriter, r *http.Request, find func(*re
 	if app != nil && app.backend != nil {
 		defer app.backend.release()
 	}
-	claims, status, err := h.admit(r, app)
+	claims, status, err := h.admit(w, r, app)
 	if err != nil {
 		if claims.UserID == "" {
 			// Without a session, an app that exists and one that does
 			// not are refused alike, and the refusal names none.
 			h.hintSession(r, err)
+			if status == http.StatusUnauthorized && h.wantsSignIn(r) {
+				h.logger.Debug("sign-in page", zap.String("path", r.URL.Path), zap.String("reason", err.Error()))
+				h.serveSignIn(w, r, app)
+				return nil
+			}
 			return h.deny(w, r, status, nil, err)
 		}
 		return h.deny(w, r, status, app, err)

@@ -20,7 +20,9 @@ import (
 // the shim also learns the app's path and the gateway's prefix, whose paths
 // it never moves; with isolated cookies, the app's path and the prefix of
 // its cookie jar, which it shows the page's scripts as the backend sees it.
-func shimAttrs(a *App, ancestors []string, gatewayPrefix string) []byte {
+// With the gateway's own sign-in, check is where the shim checks the user
+// the Helpdesk reports.
+func shimAttrs(a *App, ancestors []string, gatewayPrefix, check string) []byte {
 	origins := make([]string, len(ancestors))
 	for i, src := range ancestors {
 		origins[i] = src
@@ -48,6 +50,9 @@ func shimAttrs(a *App, ancestors []string, gatewayPrefix string) []byte {
 	}
 	if a.IsolateCookies {
 		fmt.Fprintf(&b, ` data-isolate-cookies="%s"`, html.EscapeString(a.cookiePrefix))
+	}
+	if check != "" {
+		fmt.Fprintf(&b, ` data-signin-check="%s"`, html.EscapeString(check))
 	}
 	return b.Bytes()
 }

@@ -79,7 +79,11 @@ func (h *Handler) compileRegistry(configs []*AppConfig, prev *registry, revision
 			return fail(err)
 		}
 		if app.Inject == nil || *app.Inject {
-			app.shimAttrs = shimAttrs(app, h.FrameAncestors, h.Prefix)
+			check := ""
+			if h.signin != nil {
+				check = h.authURL(app, "check")
+			}
+			app.shimAttrs = shimAttrs(app, h.FrameAncestors, h.Prefix, check)
 			app.shim = h.shimTag(app, rewrite.ScriptAccess{})
 		}
 		app.etagDigest = bodyDigest(app, h.Prefix)

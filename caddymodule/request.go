@@ -15,6 +15,7 @@ import (
 
 	"github.com/helpdeskapps/gateway/caddymodule/rewrite"
 	"github.com/helpdeskapps/gateway/caddymodule/session"
+	"github.com/helpdeskapps/gateway/caddymodule/signin"
 )
 
 // admit decides whether the request may reach app (nil when there is no
@@ -24,8 +25,8 @@ import (
 // listed. Then the app must exist and be enabled (404), the user's role
 // and division must be allowed (403), and a state-changing request must
 // come from the app's own origin unless the app says otherwise (403).
-func (h *Handler) admit(r *http.Request, app *App) (session.Claims, int, error) {
-	claims, err := h.authenticate(r)
+func (h *Handler) admit(w http.ResponseWriter, r *http.Request, app *App) (session.Claims, int, error) {
+	claims, err := h.authenticate(w, r)
 	switch {
 	case err != nil:
 		return claims, authStatus(err), err
@@ -41,14 +42,38 @@ func (h *Handler) admit(r *http.Request, app *App) (session.Claims, int, error) 
 	return claims, 0, nil
 }
 
-// authenticate reads and verifies the request's session token.
-func (h *Handler) authenticate(r *http.Request) (session.Claims, error) {
+// authenticate reads and verifies the request's session: the Helpdesk's
+// token when the request carries one, else the gateway's own session of
+// OIDC, renewed (its cookie set again on w, when w is not nil) when it is
+// due. Without either it reports session.ErrNoToken.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (session.Claims, error) {
 	token, err := h.source.Token(r)
-	if err != nil {
+	switch {
+	case err == nil:
+		return h.verifier.Verify(token, now())
+	case !errors.Is(err, session.ErrNoToken) || h.signin == nil:
 		return session.Claims{}, err
 	}
-	return h.verifier.Verify(token, now())
+	if w == nil {
+		w = discardHeaders{}
+	}
+	sess, err := h.signin.Session(w, r)
+	switch {
+	case errors.Is(err, signin.ErrNoSession):
+		return session.Claims{}, session.ErrNoToken
+	case err != nil:
+		return session.Claims{}, err
+	}
+	return sess.Claims, nil
 }
+
+// discardHeaders is a ResponseWriter for what cannot answer: a session
+// renewed through it is renewed again on the next request.
+type discardHeaders struct{}
+
+func (discardHeaders) Header() http.Header         { return http.Header{} }
+func (discardHeaders) Write(p []byte) (int, error) { return len(p), nil }
+func (discardHeaders) WriteHeader(int)             {}
 
 // authStatus is the status for a failed authentication: 401, or 503 when the
 // keys to verify with could not be had (the identity provider is down, not
@@ -74,7 +99,7 @@ func (h *Handler) prepare(r *http.Request, app *App, rawPath string, claims sess
 	if err != nil {
 		return r, caddyhttp.Error(http.StatusBadRequest, err)
 	}
-	h.source.Strip(r.Header, h.verifier.Signed)
+	h.stripSession(r.Header)
 	h.guardConnection(r.Header)
 	r = dropTrailers(r)
 	if app.IsolateCookies {

@@ -403,11 +403,12 @@ func (rw *responseWriter) rewriteHeaders(status int) error {
 			before = slices.Clone(hdr["Set-Cookie"])
 			defer func() { rw.trace.traceCookies(before, hdr["Set-Cookie"]) }()
 		}
-		cookie := rw.site.sessionCookie
+		reserved := rw.site.reservedCookies
 		rewrite.ScopeSetCookies(hdr, rw.app.path, func(name string) bool {
 			// An app must not plant a cookie named like the Helpdesk
-			// session inside its own path: it would shadow the real one.
-			return cookie != "" && name == cookie
+			// session, or the gateway's own, inside its own path: it
+			// would shadow the real one.
+			return slices.Contains(reserved, name)
 		})
 		if rw.app.IsolateCookies {
 			for i, v := range hdr["Set-Cookie"] {

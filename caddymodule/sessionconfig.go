@@ -75,8 +75,16 @@ type SessionConfig struct {
 	// `iat`, from `0s` (none) to `5m`. Default: `30s`.
 	Leeway *caddy.Duration `json:"leeway,omitempty"`
 
+	// OIDC signs users in at the gateway itself, with an OpenID provider,
+	// for a Helpdesk on another site. A request that carries a Helpdesk
+	// token is judged by it; one without, by the gateway's own session.
+	// With OIDC, the Helpdesk's key (HMACSecret, PublicKey or JWKS) may
+	// be left out: then only the gateway's own sessions count.
+	OIDC *OIDCConfig `json:"oidc,omitempty"`
+
 	// Claims maps identity fields to claim paths (dots walk nested
-	// objects). Fields: `user_id`, `name`, `email`, `role`, `division`.
+	// objects), in the Helpdesk's tokens and in the ID tokens of OIDC.
+	// Fields: `user_id`, `name`, `email`, `role`, `division`.
 	// Default: `{"user_id": "sub", "name": "name", "email": "email",
 	// "role": "role", "division": "division_id"}`.
 	Claims map[string]string `json:"claims,omitempty"`
@@ -104,8 +112,8 @@ func validateLeeway(leeway time.Duration) error {
 	return nil
 }
 
-// validateKeys checks that exactly one key is given; the Caddyfile and
-// Provision both use it.
+// validateKeys checks that exactly one key is given, or none with oidc;
+// the Caddyfile and Provision both use it.
 func (c *SessionConfig) validateKeys() error {
 	keys := 0
 	for _, v := range []string{c.HMACSecret, c.PublicKey, c.JWKS} {
@@ -113,14 +121,55 @@ func (c *SessionConfig) validateKeys() error {
 			keys++
 		}
 	}
-	if keys != 1 {
-		return errors.New("give exactly one of hmac_secret, public_key and jwks")
+	switch {
+	case keys == 0 && c.OIDC != nil:
+		if c.Cookie != "" || c.Bearer || c.Algorithm != "" || c.Issuer != "" || c.Audience != "" {
+			return errors.New("cookie, bearer, algorithm, issuer and audience are for the Helpdesk's tokens: give its key (hmac_secret, public_key or jwks) too, or leave them out")
+		}
+	case keys != 1:
+		return errors.New("give exactly one of hmac_secret, public_key and jwks (or an oidc block)")
+	}
+	if c.OIDC != nil {
+		return c.OIDC.validate()
 	}
 	return nil
 }
 
-// provision builds the token source and the verifier.
+// hasKey reports whether the Helpdesk's tokens are verified: a key is
+// given.
+func (c *SessionConfig) hasKey() bool {
+	return c.HMACSecret != "" || c.PublicKey != "" || c.JWKS != ""
+}
+
+// mapping returns the claim mapping.
+func (c *SessionConfig) mapping() (session.Mapping, error) {
+	mapping := session.DefaultMapping
+	for field, path := range c.Claims {
+		if path == "" {
+			return mapping, fmt.Errorf("claim %s: empty claim path", field)
+		}
+		f := claimField(field)
+		if f == nil {
+			return mapping, fmt.Errorf("claim %q: unknown field (want one of %v)", field, claimFields)
+		}
+		*f.claim(&mapping) = path
+	}
+	return mapping, nil
+}
+
+// provision builds the token source and the verifier; without a key (an
+// oidc block alone), the source reads nothing and the verifier is nil.
 func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (session.Source, *session.Verifier, error) {
+	if !c.hasKey() && c.OIDC != nil {
+		if err := c.validateKeys(); err != nil {
+			return session.Source{}, nil, err
+		}
+		if _, err := c.mapping(); err != nil {
+			return session.Source{}, nil, err
+		}
+		c.scope = "oidc\x00" + c.OIDC.Issuer + "\x00" + c.OIDC.ClientID
+		return session.Source{}, nil, nil
+	}
 	src := session.Source{Cookie: c.Cookie, Bearer: c.Bearer}
 	if src.Cookie == "" && !src.Bearer {
 		src = session.Source{Cookie: "hd_session", Bearer: true}
@@ -142,16 +191,9 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 		return src, nil, errors.New("jwks: empty (is its placeholder set?)")
 	}
 
-	mapping := session.DefaultMapping
-	for field, path := range c.Claims {
-		if path == "" {
-			return src, nil, fmt.Errorf("claim %s: empty claim path", field)
-		}
-		f := claimField(field)
-		if f == nil {
-			return src, nil, fmt.Errorf("claim %q: unknown field (want one of %v)", field, claimFields)
-		}
-		*f.claim(&mapping) = path
+	mapping, err := c.mapping()
+	if err != nil {
+		return src, nil, err
 	}
 
 	opts := session.Options{
@@ -171,7 +213,6 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 		algs = []string{c.Algorithm}
 	}
 	var v *session.Verifier
-	var err error
 	var authority string
 	switch {
 	case secret != "":

@@ -29,7 +29,7 @@ type API struct {
 	FrameAncestors []string
 	// Authenticate verifies the request's session, with the status to
 	// refuse it with when it fails.
-	Authenticate func(*http.Request) (session.Claims, int, error)
+	Authenticate func(http.ResponseWriter, *http.Request) (session.Claims, int, error)
 	// Apps returns the enabled apps, in the manifest's order: favorites
 	// first, then by order, then by name.
 	Apps func() []App
@@ -94,7 +94,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) err
 	if name != "apps" && name != "me" {
 		return a.Deny(w, r, http.StatusNotFound, errors.New("no such API endpoint"))
 	}
-	claims, status, err := a.Authenticate(r)
+	claims, status, err := a.Authenticate(w, r)
 	if err != nil {
 		return a.Deny(w, r, status, err)
 	}

@@ -55,7 +55,7 @@ func testAPI() *API {
 	}
 	return &API{
 		FrameAncestors: []string{"https://helpdesk.test"},
-		Authenticate: func(r *http.Request) (session.Claims, int, error) {
+		Authenticate: func(_ http.ResponseWriter, r *http.Request) (session.Claims, int, error) {
 			role := r.Header.Get("X-Test-Role")
 			if role == "" {
 				return session.Claims{}, http.StatusUnauthorized, session.ErrNoToken
