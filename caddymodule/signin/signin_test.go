@@ -218,6 +218,23 @@ func TestSignInRefusesWhatAnAttackerTries(t *testing.T) {
 			t.Fatalf("accepted, or not for the state: %v", err)
 		}
 	})
+	t.Run("the right state with another PKCE verifier", func(t *testing.T) {
+		b := newPopup(t, p)
+		redirect := b.signIn(b.start(s), "alice")
+		var st state
+		if err := s.keys.Open(context.Background(), purposeState, b.cookie.Value, &st); err != nil {
+			t.Fatal(err)
+		}
+		st.Verifier = oauth2.GenerateVerifier()
+		forged, err := s.keys.Seal(context.Background(), purposeState, st, time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.cookie.Value = forged
+		if _, _, err := b.callback(s, redirect); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+			t.Fatalf("the provider took the code with another verifier: %v", err)
+		}
+	})
 	t.Run("a provider code replayed", func(t *testing.T) {
 		b := newPopup(t, p)
 		redirect := b.signIn(b.start(s), "alice")
