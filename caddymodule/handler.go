@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -223,6 +224,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	if h.Session.OIDC != nil {
+		if h.Session.OIDC.RedirectURL == "" && (h.Hosts != "" || slices.ContainsFunc(h.Apps, func(a *AppConfig) bool { return a != nil && a.Host != "" })) {
+			return errors.New("session: oidc: redirect_url: required when apps have hosts of their own: the sign-in's callback must be one URL on the gateway's host, such as https://apps.example.com" + h.Prefix + "/_auth/callback")
+		}
 		mapping, _ := h.Session.mapping()
 		sum := sha256.Sum256([]byte(scope))
 		folder := "helpdesk_apps/signin/" + hex.EncodeToString(sum[:8]) + "/"

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
 	"github.com/helpdeskapps/gateway/caddymodule/signin"
 	"github.com/helpdeskapps/gateway/internal/oidctest"
 )
@@ -291,5 +294,112 @@ func TestOIDCMismatchWithTheHelpdesksUser(t *testing.T) {
 				t.Fatalf("after a mismatch: %d %v", r.StatusCode, island(t, page, "signin-data"))
 			}
 		})
+	}
+}
+
+// TestOIDCSignInForAnAppOnItsOwnHost signs in for an app on a host of its
+// own: the popup runs on the gateway's host (redirect_url), the code goes
+// to the app's origin, and the app's host gets the session cookie.
+func TestOIDCSignInForAnAppOnItsOwnHost(t *testing.T) {
+	addr := freeAddr(t)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	gw, app := "http://gw.test:"+port, "http://crm.apps.test:"+port
+	up := newUpstream(t)
+	p := oidctest.Start(t, oidctest.Config{
+		Clients:  []oidctest.Client{{ID: "helpdesk-apps", Secret: "gateway-secret", RedirectURIs: []string{gw + "/apps/_auth/callback"}}},
+		Accounts: []oidctest.Account{{Sub: "alice", Email: "alice@example.com", Role: "agent"}},
+	})
+	startCaddyfile(t, fmt.Sprintf(`http://:%s {
+	bind 127.0.0.1
+	helpdesk_apps /apps {
+		hosts *.apps.test
+		session {
+			oidc {
+				issuer %s
+				client_id helpdesk-apps
+				client_secret gateway-secret
+				redirect_url %s/apps/_auth/callback
+			}
+		}
+		app crm {
+			to %s
+		}
+	}
+}`, port, p.Issuer(), gw, up.hostport()))
+	// send sends req to the gateway, whatever host its URL names.
+	send := func(method, u string, body string, hdr ...string) (*http.Response, string) {
+		t.Helper()
+		target, _ := url.Parse(u)
+		req, _ := http.NewRequest(method, "http://"+addr+target.RequestURI(), strings.NewReader(body))
+		req.Host = target.Host
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Add(hdr[i], hdr[i+1])
+		}
+		return do(t, req)
+	}
+	resp, page := send(http.MethodGet, app+"/", "", "Sec-Fetch-Dest", "iframe")
+	data := island(t, page, "signin-data")
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(data["startURL"], gw+"/apps/_auth/start?") ||
+		data["exchangeURL"] != "/.well-known/helpdesk-apps/session" || data["callbackOrigin"] != gw {
+		t.Fatalf("the app's frame: %d %v", resp.StatusCode, data)
+	}
+	secret, hash := flowOf("frame-secret")
+	resp, _ = send(http.MethodGet, data["startURL"]+"&flow="+hash, "")
+	var state string
+	for _, c := range resp.Cookies() {
+		if c.Name == signin.StateCookie {
+			state = c.Name + "=" + c.Value
+		}
+	}
+	redirect, err := p.SignIn(context.Background(), p.HTTPClient(), resp.Header.Get("Location"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page = send(http.MethodGet, redirect.String(), "", "Cookie", state)
+	if done := island(t, page, "done-data"); done["targetOrigin"] != app {
+		t.Fatalf("the code goes to %q; want the app's origin %q", done["targetOrigin"], app)
+	} else {
+		// Traded on the gateway's host, it is refused: it is the app's.
+		body := `{"code":"` + done["code"] + `","flow":"` + secret + `"}`
+		if resp, _ := send(http.MethodPost, gw+"/apps/_auth/session", body, "Origin", gw); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("the app's code traded on the gateway's host: %d", resp.StatusCode)
+		}
+		resp, _ = send(http.MethodPost, app+"/.well-known/helpdesk-apps/session", body, "Origin", app)
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("exchange on the app's host: %d", resp.StatusCode)
+		}
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == signin.SessionCookie {
+			session = c
+		}
+	}
+	if resp, body := send(http.MethodGet, app+"/x", "", "Cookie", session.Name+"="+session.Value); resp.StatusCode != 200 || decodeSeen(t, body).Header.Get("X-Helpdesk-User-Id") != "alice" {
+		t.Fatalf("the app with its session: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestOIDCNeedsOneCallbackWhenAppsHaveHosts(t *testing.T) {
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(`{
+	admin off
+}
+http://:1 {
+	helpdesk_apps {
+		hosts *.apps.test
+		session {
+			oidc {
+				issuer https://login.example.com
+				client_id helpdesk-apps
+				client_secret s
+			}
+		}
+	}
+}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Validate(mustConfig(t, string(cfg))); err == nil || !strings.Contains(err.Error(), "redirect_url: required") {
+		t.Fatalf("validated: %v", err)
 	}
 }
