@@ -4,13 +4,24 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
+	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
-	_ "github.com/helpdeskapps/gateway/caddymodule"
+	"github.com/helpdeskapps/gateway/caddymodule"
 )
 
 func main() {
+	// version names the plugin first; Caddy's own command would name
+	// Caddy only.
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		_, full := caddy.Version()
+		fmt.Printf("helpdesk-gateway %s\nCaddy %s\n", caddymodule.Version(), full)
+		return
+	}
 	caddycmd.Main()
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -33,5 +35,24 @@ func TestCaddyfileExampleProvisions(t *testing.T) {
 	}
 	if err := caddy.Validate(&cfg); err != nil {
 		t.Fatalf("provisioning Caddyfile.example: %v", err)
+	}
+}
+
+// TestVersionNamesThePlugin runs `helpdesk-gateway version`: the plugin's
+// version first, then Caddy's.
+func TestVersionNamesThePlugin(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), "HELPDESK_GATEWAY_ARGS=version")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "helpdesk-gateway ") || !strings.HasPrefix(lines[1], "Caddy v2.") {
+		t.Fatalf("version printed %q", out)
 	}
 }
