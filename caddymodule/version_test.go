@@ -20,7 +20,7 @@ func TestVersionReadsTheBuild(t *testing.T) {
 			Deps: []*debug.Module{{Path: modulePath, Version: "v0.4.0", Replace: &debug.Module{Path: "../gateway"}}},
 		}, "v0.4.0 => ../gateway "},
 		{"the main module, from a checkout", debug.BuildInfo{
-			Main: debug.Module{Path: modulePath, Version: "(devel)"},
+			Main:     debug.Module{Path: modulePath, Version: "(devel)"},
 			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-12-06T06:00:00Z"}, {Key: "vcs.modified", Value: "true"}},
 		}, "(devel) 0123456789ab+dirty 2026-12-06T06:00:00Z"},
 		{"the main module, installed at a version", debug.BuildInfo{Main: debug.Module{Path: modulePath, Version: "v0.4.0"}}, "v0.4.0"},
