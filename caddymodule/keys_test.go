@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -116,6 +117,25 @@ func TestSessionWithJWKS(t *testing.T) {
 		}
 		if up.requests() != 0 {
 			t.Error("the upstream was reached without a verified session")
+		}
+	})
+	t.Run("health is 503 until the key set is fetched", func(t *testing.T) {
+		jwksDown.Store(true)
+		defer jwksDown.Store(false)
+		base, _ := start(t)
+		resp, body := get(t, base+"/apps/_api/health", "")
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"status":"unavailable"`) ||
+			!strings.Contains(body, "key set (jwks) could not be fetched") || !strings.Contains(body, `"key_set":{"keys":0}`) {
+			t.Fatalf("health while the key set is down: %d %s", resp.StatusCode, body)
+		}
+		jwksDown.Store(false)
+		resp, body = get(t, base+"/apps/_api/health", "")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ok"`) || !strings.Contains(body, `"key_set":{"keys":1,"fetched_at":"`) ||
+			!strings.Contains(body, `"apps":1`) || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("health once it is up: %d %s", resp.StatusCode, body)
+		}
+		if strings.Contains(body, idp.URL) {
+			t.Errorf("health names the key set's URL: %s", body)
 		}
 	})
 }

@@ -634,6 +634,14 @@ func (h *Handler) refresh(ctx context.Context) {
 	m.record(ctx, h.reg.Load().doc.Revision, err)
 }
 
+// lastError is the error of the last read of the document, "" when it
+// succeeded.
+func (m *manager) lastError() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.self.Error
+}
+
 // record notes the revision the instance serves and the error it met, if
 // any, and writes its record to storage for the others to list.
 func (m *manager) record(ctx context.Context, revision uint64, failure error) {

@@ -1028,3 +1028,18 @@ func TestProbeTellsNothingOfOtherServices(t *testing.T) {
 		t.Fatalf("probe warnings = %s", w)
 	}
 }
+
+func TestHealthReportsTheSharedRegistry(t *testing.T) {
+	up := newUpstream(t)
+	base := startManaged(t, t.TempDir(), up.URL, "127.0.0.1/32")
+	resp, body := get(t, base+"/apps/_api/health", "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ok"`) || !strings.Contains(body, `"shared":{"revision":0}`) || !strings.Contains(body, `"apps":1`) {
+		t.Fatalf("health: %d %s", resp.StatusCode, body)
+	}
+	a := newAdmin(t, base, "admin")
+	a.refresh()
+	a.must(http.StatusCreated, http.MethodPost, "apps", map[string]any{"id": "crm", "upstream": up.URL})
+	if _, body := get(t, base+"/apps/_api/health", ""); !strings.Contains(body, `"shared":{"revision":1}`) || !strings.Contains(body, `"apps":2`) {
+		t.Fatalf("health after a write: %s", body)
+	}
+}

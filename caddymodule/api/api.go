@@ -6,6 +6,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -40,6 +41,9 @@ type API struct {
 	// SettingsPath is the path of the settings page, and SettingsHost the
 	// host that serves it ("": the request's).
 	SettingsPath, SettingsHost string
+	// Health reports whether the gateway can serve apps, and what it
+	// knows of its state; it holds no secret.
+	Health func(context.Context) (ok bool, report any)
 	// Deny answers a request refused with status, for reason.
 	Deny func(w http.ResponseWriter, r *http.Request, status int, reason error) error
 }
@@ -77,7 +81,8 @@ type user struct {
 }
 
 // ServeHTTP serves the endpoint name: jwks.json to anyone (backends fetch
-// it to verify assertions), apps and me to signed-in users.
+// it to verify assertions), health to anyone (load balancers and
+// monitoring ask it), apps and me to signed-in users.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) error {
 	if !a.allowCORS(w, r) {
 		return nil // a preflight, answered
@@ -89,6 +94,20 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request, name string) err
 	if name == "jwks.json" {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		writeJSON(w, a.JWKS())
+		return nil
+	}
+	if name == "health" {
+		ok, report := a.Health(r.Context())
+		body, err := json.Marshal(report)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		if !ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		writeJSON(w, body)
 		return nil
 	}
 	if name != "apps" && name != "me" {

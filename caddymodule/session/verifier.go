@@ -146,6 +146,28 @@ func (o Options) resolve() (Options, error) {
 // accepted until its "exp" plus the leeway.
 func (v *Verifier) Leeway() time.Duration { return v.opts.Leeway }
 
+// KeySet describes the remote key set of a JWKS verifier.
+type KeySet struct {
+	// Remote is set for a verifier of a JWKS; the fields below are its.
+	Remote bool
+	// Keys is how many usable keys the set holds, and Fetched when it was
+	// fetched; zero before the first success.
+	Keys    int
+	Fetched time.Time
+}
+
+// KeySet reports the state of the verifier's key set.
+func (v *Verifier) KeySet() KeySet {
+	if v.jwks == nil {
+		return KeySet{}
+	}
+	ks := KeySet{Remote: true}
+	if s := v.jwks.set.Load(); s != nil {
+		ks.Keys, ks.Fetched = len(s.keys), s.fetched
+	}
+	return ks
+}
+
 // Verify checks token at time now and returns the identity it carries.
 //
 // The token's "alg" must be one the verifier accepts; any other, including
