@@ -255,7 +255,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return h.manager != nil && h.manager.mayManage(c)
 		},
 		SettingsPath: h.Prefix + "/" + settingsPath + "/",
-		Health: h.health,
+		Health:       h.health,
 		Deny: func(w http.ResponseWriter, r *http.Request, status int, reason error) error {
 			return h.deny(w, r, status, nil, reason)
 		},
