@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -305,6 +306,12 @@ func (c *SessionConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	if err := c.validateKeys(); err != nil {
 		return d.Errf("session: %v", err)
+	}
+	// A literal secret is checked now, a placeholder when it is resolved.
+	if c.HMACSecret != "" && !strings.Contains(c.HMACSecret, "{") {
+		if _, err := session.NewHMAC([]byte(c.HMACSecret), c.Algorithm, session.Options{}); errors.Is(err, session.ErrShortSecret) {
+			return d.Errf("session: hmac_secret: %v", err)
+		}
 	}
 	return nil
 }

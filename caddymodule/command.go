@@ -17,12 +17,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/helpdeskapps/gateway/caddymodule/assertion"
+	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "helpdesk-token",
-		Usage: "[--secret <secret> | --key <pem>] [--role agent] [--division <id>] [--sub <id>] [--name <name>] [--email <email>] [--ttl 1h] [--issuer <iss>] [--audience <aud>] [--alg <alg>] [--kid <kid>]",
+		Usage: "[--secret <secret> | --key <pem>] [--role agent] [--division <id>] [--sub <id>] [--name <name>] [--email <email>] [--ttl 1h] [--valid-from 0s] [--issuer <iss>] [--audience <aud>] [--alg <alg>] [--kid <kid>]",
 		Short: "Mints a Helpdesk session token for development and tests",
 		Long: `
 Prints a signed Helpdesk session token (a JWT) with the claims the
@@ -34,6 +35,11 @@ variable HD_SESSION_SECRET; HS256 unless --alg says HS384 or HS512), or
 with a private key in a PEM file (--key: RSA for RS256 or --alg
 RS384/RS512/PS256/PS384/PS512, ECDSA for ES256/ES384/ES512 by its curve,
 Ed25519 for EdDSA).
+
+--valid-from moves the token's iat and nbf from now, and its exp with
+them: --valid-from 10m mints a token not valid yet for ten minutes, and
+--valid-from -2h --ttl 1h one that expired an hour ago, for tests of
+clocks and expiry.
 
 It is meant for development and tests: a real Helpdesk issues its own
 session tokens. For example:
@@ -55,6 +61,7 @@ session tokens. For example:
 			f.String("issuer", "", "issuer (iss)")
 			f.String("audience", "", "audience (aud)")
 			f.Duration("ttl", time.Hour, "how long the token is valid")
+			f.Duration("valid-from", 0, "when the token becomes valid, from now (negative: in the past)")
 			cmd.RunE = caddycmd.WrapCommandFuncForCobra(cmdHelpdeskToken)
 		},
 	})
@@ -66,6 +73,8 @@ type tokenRequest struct {
 	Subject, Name, Email, Role, Division string
 	Issuer, Audience                     string
 	TTL                                  time.Duration
+	// ValidFrom moves iat and nbf (and exp with them) from now.
+	ValidFrom time.Duration
 }
 
 func cmdHelpdeskToken(fl caddycmd.Flags) (int, error) {
@@ -74,6 +83,7 @@ func cmdHelpdeskToken(fl caddycmd.Flags) (int, error) {
 		Subject: fl.String("sub"), Name: fl.String("name"), Email: fl.String("email"),
 		Role: fl.String("role"), Division: fl.String("division"),
 		Issuer: fl.String("issuer"), Audience: fl.String("audience"), TTL: fl.Duration("ttl"),
+		ValidFrom: fl.Duration("valid-from"),
 	}
 	if req.Secret == "" && req.KeyFile == "" {
 		req.Secret = os.Getenv("HD_SESSION_SECRET")
@@ -106,11 +116,15 @@ func mintToken(req tokenRequest, now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("signer: %w", err)
 	}
+	from := now.Add(req.ValidFrom)
 	std := jwt.Claims{
 		Subject:  req.Subject,
 		Issuer:   req.Issuer,
-		IssuedAt: jwt.NewNumericDate(now),
-		Expiry:   jwt.NewNumericDate(now.Add(req.TTL)),
+		IssuedAt: jwt.NewNumericDate(from),
+		Expiry:   jwt.NewNumericDate(from.Add(req.TTL)),
+	}
+	if req.ValidFrom != 0 {
+		std.NotBefore = jwt.NewNumericDate(from)
 	}
 	if req.Audience != "" {
 		std.Audience = jwt.Audience{req.Audience}
@@ -135,6 +149,10 @@ func signingKey(req tokenRequest) (any, jose.SignatureAlgorithm, error) {
 		case jose.HS256, jose.HS384, jose.HS512:
 		default:
 			return nil, "", fmt.Errorf("--alg %s: a secret signs HS256, HS384 or HS512", req.Alg)
+		}
+		// The gateway's own check, and its words.
+		if _, err := session.NewHMAC([]byte(req.Secret), string(alg), session.Options{}); err != nil {
+			return nil, "", fmt.Errorf("--secret: %w", err)
 		}
 		return []byte(req.Secret), alg, nil
 	}

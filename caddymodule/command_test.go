@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,5 +94,37 @@ func TestMintTokenRefusesAmbiguousOrBadRequests(t *testing.T) {
 				t.Error("the error shows the secret")
 			}
 		})
+	}
+}
+
+func TestMintsTokensOutOfTheirTime(t *testing.T) {
+	now := time.Now()
+	v, err := session.NewHMAC([]byte(testSecret), "HS256", session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		validFrom time.Duration
+		want      error
+	}{
+		{"not valid yet", 10 * time.Minute, session.ErrNotYetValid},
+		{"expired", -2 * time.Hour, session.ErrExpired},
+		{"valid now", 0, nil},
+	} {
+		tok, err := mintToken(tokenRequest{Secret: testSecret, Subject: "u-1", Role: "agent", TTL: time.Hour, ValidFrom: tc.validFrom}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(tok, now); !errors.Is(err, tc.want) && (tc.want != nil || err != nil) {
+			t.Errorf("%s: %v; want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestMintTokenSaysWhatTheGatewaySaysOfAShortSecret(t *testing.T) {
+	_, err := mintToken(tokenRequest{Secret: "short", TTL: time.Hour}, time.Now())
+	if err == nil || err.Error() != "--secret: hmac secret too short for HS256: 5 bytes, need at least 32" {
+		t.Fatalf("error %v", err)
 	}
 }

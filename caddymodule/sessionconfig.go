@@ -216,7 +216,11 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 	var authority string
 	switch {
 	case secret != "":
-		v, err = session.NewHMAC([]byte(secret), c.Algorithm, opts)
+		if v, err = session.NewHMAC([]byte(secret), c.Algorithm, opts); errors.Is(err, session.ErrShortSecret) {
+			err = fmt.Errorf("hmac_secret: %w", err)
+		} else if err != nil {
+			err = fmt.Errorf("algorithm: %w", err)
+		}
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write([]byte("helpdesk_apps session scope"))
 		authority = "hmac_secret " + hex.EncodeToString(mac.Sum(nil))

@@ -22,16 +22,16 @@ func TestJSONConfigErrorsNameTheProblem(t *testing.T) {
 	const backend = `"backend": {"handler": "static_response"}`
 	cases := []struct{ name, handler, want string }{
 		{"no session", `"apps": [{"id": "crm", ` + backend + `}]`, "session: required"},
-		{"short secret", `"session": {"hmac_secret": "short"}`, "hmac secret too short"},
-		{"secret placeholder unset", `"session": {"hmac_secret": "{env.HELPDESK_TEST_UNSET_VARIABLE}"}`, "hmac_secret: empty"},
-		{"no key", `"session": {"cookie": "s"}`, "exactly one of hmac_secret, public_key and jwks"},
-		{"bad cookie name", `"session": {"cookie": "hd session", "hmac_secret": "` + testSecret + `"}`, `cookie "hd session": not a valid cookie name`},
-		{"two keys", `"session": {"hmac_secret": "` + testSecret + `", "jwks": "http://127.0.0.1:1/jwks"}`, "exactly one of"},
-		{"missing public key file", `"session": {"public_key": "/nonexistent/key.pem"}`, "public_key: open /nonexistent/key.pem"},
-		{"unknown algorithm", `"session": {"hmac_secret": "` + testSecret + `", "algorithm": "RS256"}`, "unsupported hmac algorithm"},
-		{"unknown claim field", `"session": {"hmac_secret": "` + testSecret + `", "claims": {"team": "t"}}`, `claim "team": unknown field`},
-		{"bad prefix", `"prefix": "apps", ` + session, `prefix "apps": must begin with /`},
-		{"bad frame ancestor", `"frame_ancestors": ["*"], ` + session, `frame ancestor "*"`},
+		{"short secret", `"session": {"hmac_secret": "short"}`, "session: hmac_secret: hmac secret too short for HS256: 5 bytes, need at least 32"},
+		{"secret placeholder unset", `"session": {"hmac_secret": "{env.HELPDESK_TEST_UNSET_VARIABLE}"}`, "session: hmac_secret: empty (is its placeholder set?)"},
+		{"no key", `"session": {"cookie": "s"}`, "session: give exactly one of hmac_secret, public_key and jwks"},
+		{"bad cookie name", `"session": {"cookie": "hd session", "hmac_secret": "` + testSecret + `"}`, `session: cookie "hd session": not a valid cookie name`},
+		{"two keys", `"session": {"hmac_secret": "` + testSecret + `", "jwks": "http://127.0.0.1:1/jwks"}`, "session: give exactly one of"},
+		{"missing public key file", `"session": {"public_key": "/nonexistent/key.pem"}`, "session: public_key: open /nonexistent/key.pem"},
+		{"unknown algorithm", `"session": {"hmac_secret": "` + testSecret + `", "algorithm": "RS256"}`, "session: algorithm: unsupported hmac algorithm"},
+		{"unknown claim field", `"session": {"hmac_secret": "` + testSecret + `", "claims": {"team": "t"}}`, `session: claim "team": unknown field`},
+		{"bad prefix", `"prefix": "apps", ` + session, `invalid configuration: prefix "apps": must begin with /`},
+		{"bad frame ancestor", `"frame_ancestors": ["*"], ` + session, `invalid configuration: frame ancestor "*"`},
 		{"bad id", session + `, "apps": [{"id": "Bad_Id", ` + backend + `}]`, `app "Bad_Id": id:`},
 		{"reserved id", session + `, "apps": [{"id": "_bridge", ` + backend + `}]`, `app "_bridge": id: names beginning with _ are reserved`},
 		{"duplicate id", session + `, "apps": [{"id": "crm", ` + backend + `}, {"id": "crm", ` + backend + `}]`, `app "crm": duplicate id`},
@@ -39,8 +39,8 @@ func TestJSONConfigErrorsNameTheProblem(t *testing.T) {
 		{"unknown mode", session + `, "apps": [{"id": "crm", "mode": "modal", ` + backend + `}]`, `app "crm": mode "modal"`},
 		{"unknown role", session + `, "apps": [{"id": "crm", "roles": ["root"], ` + backend + `}]`, `app "crm": roles: unknown role "root"`},
 		{"no backend", session + `, "apps": [{"id": "crm"}]`, `app "crm": backend: required`},
-		{"leeway too long", `"session": {"hmac_secret": "` + testSecret + `", "leeway": "10m"}`, `leeway 10m0s: must be from 0s (none) to 5m0s`},
-		{"negative leeway", `"session": {"hmac_secret": "` + testSecret + `", "leeway": "-1s"}`, `leeway -1s: must be from 0s (none) to 5m0s`},
+		{"leeway too long", `"session": {"hmac_secret": "` + testSecret + `", "leeway": "10m"}`, `session: leeway 10m0s: must be from 0s (none) to 5m0s`},
+		{"negative leeway", `"session": {"hmac_secret": "` + testSecret + `", "leeway": "-1s"}`, `session: leeway -1s: must be from 0s (none) to 5m0s`},
 		{"identity header on another's default", session + `, "identity_headers": {"user_id": "X-Helpdesk-User-Email"}`, `identity header "X-Helpdesk-User-Email": also the header of user_id`},
 		{"two identity fields in one header", session + `, "identity_headers": {"user_id": "X-Who", "email": "x-who"}`, `identity header "X-Who": also the header of user_id`},
 		{"identity header Cookie", session + `, "identity_headers": {"user_id": "Cookie"}`, `identity header "Cookie": a header HTTP or the gateway itself uses`},
@@ -60,8 +60,11 @@ func TestJSONConfigErrorsNameTheProblem(t *testing.T) {
 			if err == nil {
 				t.Fatalf("config accepted; want an error containing %q", c.want)
 			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("error %q\ndoes not contain %q", err, c.want)
+			// What the module says comes first after Caddy's chain of
+			// modules, naming the directive or the app.
+			_, own, _ := strings.Cut(err.Error(), "http.handlers.helpdesk_apps: ")
+			if !strings.HasPrefix(own, c.want) {
+				t.Errorf("error %q\ndoes not say %q after naming the module", err, c.want)
 			}
 			if strings.Contains(err.Error(), testSecret) {
 				t.Error("the error reveals the secret")

@@ -82,6 +82,10 @@ var hmacKeySizes = map[jose.SignatureAlgorithm]int{
 	jose.HS512: 64,
 }
 
+// ErrShortSecret reports an HMAC secret shorter than its algorithm's hash
+// output.
+var ErrShortSecret = errors.New("hmac secret too short")
+
 // NewHMAC returns a Verifier for tokens signed with HS256, HS384 or HS512
 // (alg spelled exactly as in JOSE; "" means HS256). The secret must be at
 // least as long as the hash output: 32, 48 or 64 bytes (RFC 7518 §3.2).
@@ -95,7 +99,7 @@ func NewHMAC(secret []byte, alg string, opts Options) (*Verifier, error) {
 		return nil, fmt.Errorf("unsupported hmac algorithm %q: want HS256, HS384 or HS512", alg)
 	}
 	if len(secret) < minLen {
-		return nil, fmt.Errorf("hmac secret too short for %s: need at least %d bytes", alg, minLen)
+		return nil, fmt.Errorf("%w for %s: %d bytes, need at least %d", ErrShortSecret, alg, len(secret), minLen)
 	}
 	return newVerifier([]jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)}, append([]byte(nil), secret...), nil, opts)
 }

@@ -16,6 +16,12 @@ import (
 )
 
 func main() {
+	// Usage lines and help name this binary.
+	caddy.CustomBinaryName = "helpdesk-gateway"
+	caddy.CustomLongDescription = "helpdesk-gateway is Caddy with its standard modules and the helpdesk_apps\n" +
+		"module, which serves internal tools as Helpdesk Apps. It runs and manages\n" +
+		"Caddy configs as the caddy command does; helpdesk-token mints session\n" +
+		"tokens for development and tests."
 	// version names the plugin first; Caddy's own command would name
 	// Caddy only.
 	if len(os.Args) == 2 && os.Args[1] == "version" {
