@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,11 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
 // logLines returns the lines of a JSON log that hold all of parts.
@@ -94,5 +101,73 @@ func TestSessionMistakesAreLoggedOnceWithTheFix(t *testing.T) {
 	}
 	if raw, _ := os.ReadFile(logFile); strings.Contains(string(raw), "s3cr3t") {
 		t.Errorf("a cookie's value reached the log:\n%s", raw)
+	}
+}
+
+// TestLogsOfRefusalsNameTheCausesNotTheSecrets drives the log lines of
+// refused sessions through a zap observer: the summary of requests without
+// a token (at once, then at most once a period, with the cookie names), and
+// the issuer and audience a token has and the gateway wants. No token or
+// cookie value is logged.
+func TestLogsOfRefusalsNameTheCausesNotTheSecrets(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	v, err := session.NewHMAC([]byte(testSecret), "HS256", session.Options{Issuer: "https://helpdesk.test", Audience: "helpdesk-apps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{verifier: v, source: session.Source{Cookie: "hd_session"}}
+	h.logger, h.sessionCookie = zap.New(core), "hd_session"
+	every := missingSummaryEvery
+	missingSummaryEvery = 200 * time.Millisecond
+	t.Cleanup(func() { missingSummaryEvery = every })
+
+	refuse := func(hdr ...string) {
+		r := httptest.NewRequest(http.MethodGet, "/apps/crm/", nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Add(hdr[i], hdr[i+1])
+		}
+		_, err := h.authenticate(nil, r)
+		h.hintSession(r, err)
+	}
+	summaries := func() []observer.LoggedEntry {
+		return logs.FilterMessage("requests refused for want of a session token").AllUntimed()
+	}
+	refuse("Cookie", "helpdesk_sid=s3cr3t-one")
+	refuse("Cookie", "theme=dark; helpdesk_sid=s3cr3t-two")
+	refuse()
+	if got := summaries(); len(got) != 1 || got[0].Level != zapcore.InfoLevel || got[0].ContextMap()["count"] != int64(1) {
+		t.Fatalf("the first refusal: %v", got)
+	}
+	time.Sleep(missingSummaryEvery + 50*time.Millisecond)
+	refuse("Cookie", "other=1")
+	got := summaries()
+	if len(got) != 2 {
+		t.Fatalf("after a period: %d summaries", len(got))
+	}
+	fields := got[1].ContextMap()
+	if fields["count"] != int64(3) || fmt.Sprint(fields["cookie_names"]) != "[theme helpdesk_sid other]" || fields["session_cookie"] != "hd_session" {
+		t.Errorf("the summary of a period: %v", fields)
+	}
+
+	// A token of another issuer and audience: both, with what is wanted.
+	c := agent("agent", 1)
+	c.Issuer, c.Audience = "https://other.example", jwt.Audience{"someone-else"}
+	r := httptest.NewRequest(http.MethodGet, "/apps/crm/", nil)
+	r.AddCookie(&http.Cookie{Name: "hd_session", Value: token(t, c)})
+	if _, err := h.authenticate(nil, r); err == nil || !strings.Contains(err.Error(), `iss "https://other.example", want "https://helpdesk.test"`) {
+		t.Errorf("issuer mismatch: %v", err)
+	}
+	c.Issuer = "https://helpdesk.test"
+	r = httptest.NewRequest(http.MethodGet, "/apps/crm/", nil)
+	r.AddCookie(&http.Cookie{Name: "hd_session", Value: token(t, c)})
+	if _, err := h.authenticate(nil, r); err == nil || !strings.Contains(err.Error(), `aud "someone-else", want "helpdesk-apps"`) {
+		t.Errorf("audience mismatch: %v", err)
+	}
+
+	for _, e := range logs.AllUntimed() {
+		line := e.Message + fmt.Sprint(e.ContextMap())
+		if strings.Contains(line, "s3cr3t") || strings.Contains(line, "dark") {
+			t.Errorf("a cookie's value reached the log: %s", line)
+		}
 	}
 }

@@ -80,13 +80,32 @@ func (v *Verifier) checkRegistered(payload map[string]any, now time.Time) (times
 	}
 	if v.opts.Issuer != "" {
 		if iss, _ := payload["iss"].(string); iss != v.opts.Issuer {
-			return times{}, ErrIssuer
+			return times{}, fmt.Errorf("iss %s, want %q: %w", claimText(payload["iss"]), v.opts.Issuer, ErrIssuer)
 		}
 	}
 	if v.opts.Audience != "" && !hasAudience(payload["aud"], v.opts.Audience) {
-		return times{}, ErrAudience
+		return times{}, fmt.Errorf("aud %s, want %q: %w", claimText(payload["aud"]), v.opts.Audience, ErrAudience)
 	}
 	return t, nil
+}
+
+// maxClaimText bounds a claim's value as an error quotes it.
+const maxClaimText = 200
+
+// claimText quotes a claim's value for an error: its JSON, at most
+// maxClaimText bytes of it, "none" when it is absent.
+func claimText(v any) string {
+	if v == nil {
+		return "none"
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return "unreadable"
+	}
+	if len(raw) > maxClaimText {
+		return string(raw[:maxClaimText]) + "…"
+	}
+	return string(raw)
 }
 
 // numericDate reads the NumericDate claim name (RFC 7519 §2), which may have
