@@ -46,10 +46,12 @@ func (h *Handler) serveAuth(w http.ResponseWriter, r *http.Request, name string,
 	case name == "callback" && !onAppHost && isMethod(r, http.MethodGet):
 		code, origin, err := h.signin.Callback(w, r)
 		if err != nil {
+			h.metrics.signin("failed")
 			h.logSignIn("sign-in failed", r, err)
 			h.pages.SignInDone(w, r, http.StatusBadRequest, adminui.SignInDone{TargetOrigin: origin, Error: userDetail(err)})
 			return nil
 		}
+		h.metrics.signin("completed")
 		h.pages.SignInDone(w, r, http.StatusOK, adminui.SignInDone{Code: code, TargetOrigin: origin})
 		return nil
 	case name == "session" && r.Method == http.MethodPost:
@@ -61,6 +63,7 @@ func (h *Handler) serveAuth(w http.ResponseWriter, r *http.Request, name string,
 			return h.deny(w, r, http.StatusForbidden, nil, errCrossOrigin)
 		}
 		h.signin.SignOut(w, r)
+		h.metrics.signin("signed_out")
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
@@ -82,7 +85,10 @@ func (h *Handler) signInStart(w http.ResponseWriter, r *http.Request) error {
 		return h.deny(w, r, http.StatusBadRequest, nil, errors.New("the sign-in is for a frame of no app of this gateway"))
 	}
 	err := h.signin.Start(w, r, origin, q.Get("flow"), h.callbackURL(r))
-	if err != nil {
+	if err == nil {
+		h.metrics.signin("started")
+	} else {
+		h.metrics.signin("failed")
 		h.logSignIn("sign-in not started", r, err)
 		h.pages.SignInDone(w, r, http.StatusBadRequest, adminui.SignInDone{TargetOrigin: origin, Error: userDetail(err)})
 	}
@@ -138,10 +144,12 @@ func (h *Handler) signInExchange(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if err := h.signin.Exchange(r.Context(), w, body.Code, body.Flow, origin); err != nil {
+		h.metrics.signin("exchange_refused")
 		h.logSignIn("sign-in code refused", r, err)
 		writeProblem(w, newProblem(statusOf(err), "signin_failed", "%s", userDetail(err)))
 		return nil
 	}
+	h.metrics.signin("exchanged")
 	http.SetCookie(w, &http.Cookie{Name: mismatchCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteNoneMode, Partitioned: true, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)
@@ -179,6 +187,7 @@ func (h *Handler) checkUser(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+	h.metrics.signin("mismatch")
 	deny := h.Session.OIDC.Mismatch == MismatchDeny
 	h.logger.Warn("the Helpdesk reports another user than the one signed in to the gateway",
 		zap.String("signed_in", c.UserID), zap.String("signed_in_email", c.Email),

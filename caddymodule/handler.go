@@ -162,6 +162,8 @@ type site struct {
 	identity      IdentityHeaders
 	identityStrip []string
 	logger        *zap.Logger
+	// metrics are the config's, shared by its handlers.
+	metrics *metrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -175,6 +177,7 @@ func (*Handler) CaddyModule() caddy.ModuleInfo {
 // Provision sets defaults, compiles the session verifier and loads each app's backend.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.metrics = metricsOf(ctx)
 	handlers.Store(h, struct{}{})
 	if h.Prefix == "" {
 		h.Prefix = "/apps"
@@ -196,7 +199,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return errors.New("session: required")
 	}
 	var err error
-	h.source, h.verifier, err = h.Session.provision(ctx, h.logger)
+	h.source, h.verifier, err = h.Session.provision(ctx, h.logger, h.metrics)
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
 	}
@@ -223,6 +226,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.asserter, err = assertion.New(ctx, h.AssertionKey, scope, time.Duration(h.AssertionTTL), leeway); err != nil {
 		return err
 	}
+	h.asserter.OnAssertion = h.metrics.assertion
 	if h.Session.OIDC != nil {
 		if h.Session.OIDC.RedirectURL == "" && (h.Hosts != "" || slices.ContainsFunc(h.Apps, func(a *AppConfig) bool { return a != nil && a.Host != "" })) {
 			return errors.New("session: oidc: redirect_url: required when apps have hosts of their own: the sign-in's callback must be one URL on the gateway's host, such as https://apps.example.com" + h.Prefix + "/_auth/callback")
@@ -230,7 +234,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		mapping, _ := h.Session.mapping()
 		sum := sha256.Sum256([]byte(scope))
 		folder := "helpdesk_apps/signin/" + hex.EncodeToString(sum[:8]) + "/"
-		if h.signin, err = h.Session.OIDC.provision(ctx, mapping, folder); err != nil {
+		if h.signin, err = h.Session.OIDC.provision(ctx, mapping, folder, h.metrics.signin); err != nil {
 			return fmt.Errorf("session: %w", err)
 		}
 	}
@@ -286,6 +290,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return err
 		}
 		h.reg.Store(reg)
+		h.metrics.revision.WithLabelValues(h.Prefix).Set(float64(reg.revision))
 		return nil
 	}
 	if h.manager, err = h.Manage.provision(ctx, h.Prefix, h.Session.Issuer, h.logger); err != nil {
@@ -304,6 +309,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("app not served as stored", zap.String("app", id), zap.String("problem", problem))
 	}
 	h.reg.Store(reg)
+	h.metrics.revision.WithLabelValues(h.Prefix).Set(float64(reg.revision))
 	pollCtx, stop := context.WithCancel(ctx)
 	h.stopPolling = stop
 	h.polling.Go(func() { h.run(pollCtx) })
@@ -451,6 +457,7 @@ func (h *Handler) serveApp(w http.ResponseWriter, r *http.Request, find func(*re
 	}
 	claims, status, err := h.admit(w, r, app)
 	if err != nil {
+		h.metrics.request(app, status, err, false)
 		if claims.UserID == "" {
 			// Without a session, an app that exists and one that does
 			// not are refused alike, and the refusal names none.
@@ -469,6 +476,7 @@ func (h *Handler) serveApp(w http.ResponseWriter, r *http.Request, find func(*re
 		defer h.console.record(tr)
 	}
 	if r, err = h.prepare(r, app, rawPath, claims); err != nil {
+		h.metrics.request(app, http.StatusBadRequest, err, false)
 		return err
 	}
 	rw := newResponseWriter(w, r, &h.site, app, rawPath)
@@ -484,9 +492,17 @@ func (h *Handler) serveApp(w http.ResponseWriter, r *http.Request, find func(*re
 		// A backend that wrote nothing still answered; its headers must go
 		// through the same rewriting as any other response.
 		rw.ensureHeader()
+		h.metrics.request(app, rw.status, nil, true)
 		return nil
 	}
 	var he caddyhttp.HandlerError
+	if rw.wroteHeader {
+		h.metrics.request(app, rw.status, nil, true)
+	} else if errors.As(err, &he) {
+		h.metrics.request(app, he.StatusCode, nil, true)
+	} else {
+		h.metrics.request(app, http.StatusInternalServerError, nil, true)
+	}
 	if tr != nil && !rw.wroteHeader {
 		tr.Status = http.StatusInternalServerError
 		if errors.As(err, &he) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -116,6 +117,7 @@ func TestLogsOfRefusalsNameTheCausesNotTheSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &Handler{verifier: v, source: session.Source{Cookie: "hd_session"}}
+	h.metrics = newMetrics(prometheus.NewRegistry())
 	h.logger, h.sessionCookie = zap.New(core), "hd_session"
 	every := missingSummaryEvery
 	missingSummaryEvery = 200 * time.Millisecond

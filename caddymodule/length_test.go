@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/helpdeskapps/gateway/caddymodule/htmlstream"
 )
 
@@ -45,7 +47,7 @@ func TestInjectedResponseLength(t *testing.T) {
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(http.MethodGet, "/apps/x/", nil)
 			req.Header.Set("Sec-Fetch-Dest", "iframe")
-			s := &site{ancestors: "'self'"}
+			s := &site{ancestors: "'self'", metrics: newMetrics(prometheus.NewRegistry())}
 			app := &App{AppConfig: AppConfig{ID: "x"}, prefix: "/apps/x", path: "/apps/x/", shim: []byte(shim)}
 			rw := newResponseWriter(rec, req, s, app, "/")
 			rw.askForBody()

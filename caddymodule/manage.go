@@ -631,6 +631,9 @@ func (h *Handler) refresh(ctx context.Context) {
 			err = fmt.Errorf("compiling revision %d: %w", doc.Revision, err)
 		}
 	}
+	if err != nil {
+		h.metrics.applyFailures.WithLabelValues(h.Prefix).Inc()
+	}
 	m.record(ctx, h.reg.Load().doc.Revision, err)
 }
 

@@ -44,6 +44,9 @@ func startOIDCGateway(t *testing.T, mismatch string) *oidcGateway {
 	})
 	startCaddyfile(t, fmt.Sprintf(`http://%s {
 	bind 127.0.0.1
+	handle /metrics {
+		metrics
+	}
 	helpdesk_apps /apps {
 		frame_ancestors https://helpdesk.vendor.test
 		session {
@@ -208,6 +211,16 @@ func TestOIDCSignInOpensAppsByTheProvidersClaims(t *testing.T) {
 	resp, _ = do(t, req)
 	if resp.StatusCode != http.StatusNoContent || !strings.Contains(resp.Header.Get("Set-Cookie"), signin.SessionCookie+"=;") {
 		t.Errorf("sign-out: %d %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+
+	samples := scrape(t, g.base)
+	for result, want := range map[string]string{"started": "3", "completed": "3", "exchanged": "3", "signed_out": "1"} {
+		if got := samples[`caddy_helpdesk_apps_signins_total{result="`+result+`"}`]; got != want {
+			t.Errorf("sign-ins %s: %q; want %s", result, got, want)
+		}
+	}
+	if got := samples[`caddy_helpdesk_apps_requests_total{app="crm",outcome="forbidden"}`]; got != "2" {
+		t.Errorf("crm refused %q times; want 2", got)
 	}
 }
 

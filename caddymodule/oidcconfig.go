@@ -111,8 +111,9 @@ func (c *OIDCConfig) validate() error {
 }
 
 // provision resolves the settings' placeholders and prepares the sign-in,
-// its keys in the handler's storage under folder.
-func (c *OIDCConfig) provision(ctx caddy.Context, mapping session.Mapping, folder string) (*signin.Service, error) {
+// its keys in the handler's storage under folder; observe is told of its
+// renewals.
+func (c *OIDCConfig) provision(ctx caddy.Context, mapping session.Mapping, folder string, observe func(string)) (*signin.Service, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -126,6 +127,7 @@ func (c *OIDCConfig) provision(ctx caddy.Context, mapping session.Mapping, folde
 		Mapping:      mapping,
 		Storage:      ctx.Storage(),
 		Folder:       folder,
+		Observe:      observe,
 	}
 	switch {
 	case cfg.Issuer == "":

@@ -202,6 +202,8 @@ func (h *Handler) update(build func(prev *registry) (*registry, error)) error {
 		return err
 	}
 	h.reg.Store(next)
+	h.metrics.revision.WithLabelValues(h.Prefix).Set(float64(next.revision))
+	h.metrics.forget(prev, next)
 	prev.release(next)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -37,7 +38,11 @@ type responseWriter struct {
 	// upstreamPath is the escaped path the backend was asked for, which
 	// relative redirects resolve against.
 	upstreamPath string
-	wroteHeader  bool
+	// wroteHeader is set, with status, once the final header is written;
+	// start is when the backend was handed the request.
+	wroteHeader bool
+	status      int
+	start       time.Time
 
 	// doc is set when the app injects the shim and the request loads a
 	// document or a frame.
@@ -91,6 +96,7 @@ func newResponseWriter(w http.ResponseWriter, r *http.Request, s *site, app *App
 		site:                  s,
 		app:                   app,
 		upstreamPath:          upstreamPath,
+		start:                 time.Now(),
 	}
 	hdr := w.Header()
 	for _, name := range rewrite.OriginWide {
@@ -136,7 +142,8 @@ func (rw *responseWriter) WriteHeader(status int) {
 		rw.ResponseWriterWrapper.WriteHeader(status)
 		return
 	}
-	rw.wroteHeader = true
+	rw.wroteHeader, rw.status = true, status
+	rw.site.metrics.backendTime(rw.app, time.Since(rw.start))
 	if rw.trace != nil {
 		rw.trace.Status, rw.trace.ContentType = status, rw.Header().Get("Content-Type")
 	}
@@ -227,10 +234,12 @@ func (rw *responseWriter) startBody(status int) {
 		if rw.trace != nil {
 			rw.trace.Body = reasonOff
 		}
+		rw.site.metrics.body(app, bodyPlan{reason: reasonOff})
 		return
 	}
 	hdr := rw.Header()
 	p := planBody(app, rw.doc, rw.req.Method, status, hdr)
+	rw.site.metrics.body(app, p)
 	if rw.trace != nil {
 		rw.trace.Body, rw.trace.Shim, rw.trace.Rewrite = p.reason, p.inject, p.rewrite
 	}

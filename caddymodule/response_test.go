@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/helpdeskapps/gateway/caddymodule/session"
@@ -36,6 +37,7 @@ func TestRewritesHeadersOfABackendThatWritesNothing(t *testing.T) {
 			ancestors: "'self'",
 			identity:  IdentityHeaders{UserID: identityOff, Name: identityOff, Email: identityOff, Role: identityOff, Division: identityOff, Assertion: identityOff},
 			logger:    zap.NewNop(),
+			metrics:   newMetrics(prometheus.NewRegistry()),
 		},
 	}
 	h.reg.Store(&registry{byID: map[string]*App{"quiet": app}})

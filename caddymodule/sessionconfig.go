@@ -157,9 +157,10 @@ func (c *SessionConfig) mapping() (session.Mapping, error) {
 	return mapping, nil
 }
 
-// provision builds the token source and the verifier; without a key (an
-// oidc block alone), the source reads nothing and the verifier is nil.
-func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (session.Source, *session.Verifier, error) {
+// provision builds the token source and the verifier, which tells m of
+// its checks and fetches; without a key (an oidc block alone), the source
+// reads nothing and the verifier is nil.
+func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger, m *metrics) (session.Source, *session.Verifier, error) {
 	if !c.hasKey() && c.OIDC != nil {
 		if err := c.validateKeys(); err != nil {
 			return session.Source{}, nil, err
@@ -200,6 +201,7 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 		Issuer:   c.Issuer,
 		Audience: c.Audience,
 		Mapping:  mapping,
+		OnVerify: m.verified,
 	}
 	if c.Leeway != nil {
 		leeway := time.Duration(*c.Leeway)
@@ -237,8 +239,14 @@ func (c *SessionConfig) provision(ctx caddy.Context, logger *zap.Logger) (sessio
 	default:
 		authority = "jwks " + jwksURL
 		sugar := logger.Sugar()
+		label := jwksURL
+		if u, err := url.Parse(jwksURL); err == nil {
+			u.User, u.RawQuery, u.Fragment = nil, "", ""
+			label = u.String()
+		}
 		v, err = session.NewJWKS(jwksURL, algs, opts, session.JWKSOptions{
-			Logf: func(format string, args ...any) { sugar.Warnf(format, args...) },
+			Logf:    func(format string, args ...any) { sugar.Warnf(format, args...) },
+			OnFetch: func(keys int, err error) { m.jwksFetch(label, keys, err) },
 		})
 		if err == nil {
 			if u, _ := url.Parse(jwksURL); u != nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -82,7 +83,7 @@ func TestSessionLeeway(t *testing.T) {
 		want   time.Duration
 	}{{nil, session.DefaultLeeway}, {&zero, 0}, {&minute, time.Minute}} {
 		sc := &SessionConfig{HMACSecret: testSecret, Leeway: c.leeway}
-		_, v, err := sc.provision(caddy.Context{}, zap.NewNop())
+		_, v, err := sc.provision(caddy.Context{}, zap.NewNop(), newMetrics(prometheus.NewRegistry()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +108,7 @@ func TestPlainHTTPKeySetIsWarnedAbout(t *testing.T) {
 	} {
 		core, logs := observer.New(zap.WarnLevel)
 		ctx, cancel := context.WithCancel(t.Context())
-		if _, _, err := (&SessionConfig{JWKS: c.url}).provision(caddy.Context{Context: ctx}, zap.New(core)); err != nil {
+		if _, _, err := (&SessionConfig{JWKS: c.url}).provision(caddy.Context{Context: ctx}, zap.New(core), newMetrics(prometheus.NewRegistry())); err != nil {
 			t.Fatal(err)
 		}
 		cancel() // the start-up fetch ends without a warning of its own

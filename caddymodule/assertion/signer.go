@@ -63,6 +63,9 @@ type Signer struct {
 	// far more than proxying a small response.
 	mu    sync.Mutex
 	cache map[assertionKey]cachedAssertion
+	// OnAssertion, when set before the signer is used, is told of each
+	// assertion: whether the cache gave it, or it was signed.
+	OnAssertion func(cached bool)
 }
 
 // assertionKey is what an assertion says: the same identity for the same
@@ -241,7 +244,13 @@ func (a *Signer) Assertion(c session.Claims, appID string, now time.Time) (strin
 	hit, ok := a.cache[key]
 	a.mu.Unlock()
 	if ok && now.Before(hit.reuseEnd) {
+		if a.OnAssertion != nil {
+			a.OnAssertion(true)
+		}
 		return hit.token, nil
+	}
+	if a.OnAssertion != nil {
+		a.OnAssertion(false)
 	}
 	token, exp, err := a.sign(c, appID, now)
 	if err != nil {

@@ -53,6 +53,9 @@ type JWKSOptions struct {
 	// Logf, when set, is told of failed fetches and of ignored private or
 	// symmetric keys. Its messages never hold key material or tokens.
 	Logf func(format string, args ...any)
+	// OnFetch, when set, is told of each fetch: the usable keys of the
+	// set fetched, or the error that kept the last good one in use.
+	OnFetch func(keys int, err error)
 	// Now is the clock of refreshes and of the rate limit; nil means
 	// time.Now. Verify checks claims against its own now argument.
 	Now func() time.Time
@@ -94,6 +97,7 @@ func NewJWKS(jwksURL string, algs []string, opts Options, jo JWKSOptions) (*Veri
 		minRefetch: jo.MinRefetch,
 		maxBytes:   jo.MaxBytes,
 		logf:       jo.Logf,
+		onFetch:    jo.OnFetch,
 		now:        jo.Now,
 		algs:       allowed,
 	}
@@ -150,6 +154,7 @@ type jwks struct {
 	minRefetch time.Duration
 	maxBytes   int64
 	logf       func(format string, args ...any)
+	onFetch    func(keys int, err error)
 	now        func() time.Time
 	algs       []jose.SignatureAlgorithm
 
@@ -285,6 +290,19 @@ func (j *jwks) refresh(ctx context.Context) error {
 // fetchLocked fetches and parses the key set, and publishes it; j.mu must be
 // held. A response identical to the current set's only renews it.
 func (j *jwks) fetchLocked(ctx context.Context, now time.Time) error {
+	err := j.fetchSet(ctx, now)
+	if j.onFetch != nil {
+		keys := 0
+		if s := j.set.Load(); s != nil && err == nil {
+			keys = len(s.keys)
+		}
+		j.onFetch(keys, err)
+	}
+	return err
+}
+
+// fetchSet fetches the set, and publishes it when it parses.
+func (j *jwks) fetchSet(ctx context.Context, now time.Time) error {
 	j.lastFetch = now
 	body, err := j.download(ctx)
 	if err != nil {

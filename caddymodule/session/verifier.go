@@ -52,6 +52,9 @@ type Options struct {
 	// expire, so that a token seen again skips its signature check; 0 means
 	// DefaultCacheSize, and a negative size disables the cache.
 	CacheSize int
+	// OnVerify, when set, is told of each verification: whether the
+	// cache answered it, and its error, nil for a token accepted.
+	OnVerify func(cached bool, err error)
 }
 
 // A Verifier checks session tokens: their signature, by an algorithm and a
@@ -186,8 +189,17 @@ func (v *Verifier) KeySet() KeySet {
 // signature again, as long as the key that verified it is still in use; its
 // time claims are checked against now every time.
 func (v *Verifier) Verify(token string, now time.Time) (Claims, error) {
+	c, cached, err := v.verifyCached(token, now)
+	if v.opts.OnVerify != nil {
+		v.opts.OnVerify(cached, err)
+	}
+	return c, err
+}
+
+// verifyCached is Verify, reporting whether the cache answered.
+func (v *Verifier) verifyCached(token string, now time.Time) (Claims, bool, error) {
 	if len(token) > v.opts.MaxTokenSize {
-		return Claims{}, fmt.Errorf("token of %d bytes exceeds limit of %d: %w", len(token), v.opts.MaxTokenSize, ErrTooLarge)
+		return Claims{}, false, fmt.Errorf("token of %d bytes exceeds limit of %d: %w", len(token), v.opts.MaxTokenSize, ErrTooLarge)
 	}
 	var set *keySet
 	if v.jwks != nil {
@@ -198,19 +210,19 @@ func (v *Verifier) Verify(token string, now time.Time) (Claims, error) {
 		sum = tokenHash(token)
 		if e, ok := v.cache.get(sum); ok && e.gen == set.generation() {
 			if err := e.times.check(now, v.opts.Leeway); err != nil {
-				return Claims{}, err
+				return Claims{}, true, err
 			}
-			return e.claims, nil
+			return e.claims, true, nil
 		}
 	}
 	c, t, gen, err := v.verify(token, set, now)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, false, err
 	}
 	if v.cache != nil {
 		v.cache.put(sum, cacheEntry{claims: c, times: t, gen: gen}, now, v.opts.Leeway)
 	}
-	return c, nil
+	return c, false, nil
 }
 
 // Signed reports whether token is signed with a key of the verifier, by an

@@ -53,6 +53,8 @@ type Config struct {
 	Folder  string
 	// HTTPClient reaches the provider; nil: http.DefaultClient.
 	HTTPClient *http.Client
+	// Observe, when set, is told of renewals: "renewed", "renew_failed".
+	Observe func(event string)
 }
 
 // Names of the cookies: the session, and the state of a sign-in in
@@ -382,12 +384,21 @@ func (s *Service) Session(w http.ResponseWriter, r *http.Request) (Session, erro
 	}
 	renewed, err := s.renew(r.Context(), sess)
 	if err != nil {
+		s.observe("renew_failed")
 		return Session{}, fmt.Errorf("gateway session: renewing: %w", err)
 	}
+	s.observe("renewed")
 	if err := s.setSession(r.Context(), w, renewed); err != nil {
 		return Session{}, err
 	}
 	return renewed, nil
+}
+
+// observe tells the Config's Observe of event.
+func (s *Service) observe(event string) {
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(event)
+	}
 }
 
 // renew refreshes sess with its refresh token: a new ID token, verified,
