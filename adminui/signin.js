@@ -29,7 +29,7 @@
   const POLL_MS = 500;
 
   const TEXT = {
-    blocked: "Your browser blocked the sign-in window: allow pop-ups for this site, or open the app in a new tab.",
+    blocked: "Your browser blocked the sign-in window: allow pop-ups for this site, then sign in again.",
     waiting: "Waiting for the sign-in window…",
     closed: "The sign-in window was closed before you signed in.",
     exchanging: "Signing you in…",

@@ -707,7 +707,7 @@ func TestSignInBlockedPopup(t *testing.T) {
 	c := e.openHelpdesk("/sandboxed")
 	e.clickFrame(c, "#signin")
 	e.waitFor(c, `document.getElementById("status").textContent !== ""`)
-	if got := e.status(c); got != "Your browser blocked the sign-in window: allow pop-ups for this site, or open the app in a new tab." {
+	if got := e.status(c); got != "Your browser blocked the sign-in window: allow pop-ups for this site, then sign in again." {
 		t.Errorf("status %q", got)
 	}
 	if eval[bool](e, c, `document.getElementById("signin").disabled`) {
