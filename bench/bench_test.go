@@ -164,3 +164,15 @@ func TestReportFlagsOnlyMissedTargetsOfAFullRun(t *testing.T) {
 		t.Errorf("a smoke run missed %q", m)
 	}
 }
+
+func TestCaddyVersionFromTheVersionCommand(t *testing.T) {
+	for out, want := range map[string]string{
+		"helpdesk-gateway (devel)\nCaddy v2.11.9 h1:bhZtcRKQ=\n": "v2.11.9",
+		"v2.11.9 h1:bhZtcRKQ=\n":                                 "v2.11.9",
+		"":                                                       "unknown",
+	} {
+		if got := caddyVersion(out); got != want {
+			t.Errorf("caddyVersion(%q) = %q, want %q", out, got, want)
+		}
+	}
+}

@@ -7,7 +7,11 @@
 // site proxying the same upstream. It drives both servers in interleaved
 // rounds and prints one Markdown table: req/s, p50 and p99 latency, peak RSS
 // and CPU per request for each, with the ratio gateway ÷ plain and the
-// targets of bench/README.md.
+// targets of bench/README.md. Two anchors run in the same rounds, with a
+// table of their own: a Caddy with forward_auth to an auth service (this
+// program re-executed with -auth) for the JSON scenario, and, when Debian's
+// apache2 is installed, Apache httpd with mod_proxy_html for the page whose
+// links the gateway rewrites.
 //
 //	go run ./bench          # the full run: asserts the targets, exits 1 on a miss
 //	go run ./bench -smoke   # a few seconds of tiny loads: checks that every scenario runs
@@ -54,7 +58,19 @@ type config struct {
 	// noIdentity switches the gateway's identity headers off, to measure
 	// what they cost.
 	noIdentity bool
+	// anchors runs the anchors of the json and rewrite scenarios; apache is
+	// the Apache httpd binary of the rewrite scenario's.
+	anchors bool
+	apache  string
 }
+
+// runs reports whether the scenario key runs.
+func (c config) runs(key string) bool {
+	return c.only == nil || c.only[key]
+}
+
+// defaultApache is Debian's Apache httpd binary.
+const defaultApache = "/usr/sbin/apache2"
 
 // fullConfig and smokeConfig are the defaults of the two modes.
 var (
@@ -74,7 +90,8 @@ var (
 
 func main() {
 	upstream := flag.Bool("upstream", false, "serve the bench upstream on -listen and print its address (used by the bench itself)")
-	listen := flag.String("listen", "127.0.0.1:0", "address of the -upstream server")
+	auth := flag.Bool("auth", false, "serve the forward_auth anchor's auth service on -listen, with the HS256 secret in $"+authSecretEnv+", and print its address (used by the bench itself)")
+	listen := flag.String("listen", "127.0.0.1:0", "address of the -upstream or -auth server")
 	smoke := flag.Bool("smoke", false, "run every scenario with tiny loads for a few seconds; assert no target")
 	generator := flag.String("generator", "", `load generator: "wrk", "go" or "auto" (wrk when installed; default: auto, "go" with -smoke)`)
 	threads := flag.Int("threads", 0, "load generator threads (wrk -t; default 2)")
@@ -87,11 +104,20 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of both servers to <prefix>plain.pprof and <prefix>gateway.pprof")
 	profileScenario := flag.String("profile", "", `scenario whose first round is profiled: "json", "page", "rewrite" or "rs256" (default json)`)
 	identity := flag.Bool("identity", true, "send the identity headers and assertion to the upstream, as the gateway does by default; -identity=false measures what they cost")
+	anchors := flag.Bool("anchors", true, "measure the anchors of json (Caddy forward_auth) and rewrite (Apache mod_proxy_html) in the same rounds; -anchors=false leaves them out")
+	apache := flag.String("apache", defaultApache, "Apache httpd binary of the rewrite scenario's anchor, with Debian's modules in "+apacheModules+"; when it is missing the anchor's row says so")
 	flag.Parse()
 
 	if *upstream {
 		if err := serveUpstream(*listen); err != nil {
 			fmt.Fprintln(os.Stderr, "bench upstream:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *auth {
+		if err := serveAuth(*listen, os.Getenv(authSecretEnv)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench auth service:", err)
 			os.Exit(1)
 		}
 		return
@@ -111,6 +137,7 @@ func main() {
 	override(&cfg.cpuProfile, *cpuProfile)
 	override(&cfg.profileScenario, *profileScenario)
 	cfg.noIdentity = !*identity
+	cfg.anchors, cfg.apache = *anchors, *apache
 	if *only != "" {
 		cfg.only = map[string]bool{}
 		for _, k := range strings.Split(*only, ",") {

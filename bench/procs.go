@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -29,22 +30,27 @@ type processes struct {
 	done bool
 }
 
-// child is a started process and a channel closed once it is reaped.
+// child is a started process, the signal that stops it, and a channel
+// closed once it is reaped.
 type child struct {
 	cmd    *exec.Cmd
+	stop   syscall.Signal
 	reaped chan struct{}
 }
 
 // start starts cmd as a child that dies with the bench, with its output
-// going to logPath.
-func (p *processes) start(cmd *exec.Cmd, logPath string) error {
+// going to logPath. stop is the signal that ends it: SIGKILL, or SIGTERM
+// for a child that must end children of its own (Apache's parent process
+// ends its workers, which a SIGKILL would orphan).
+func (p *processes) start(cmd *exec.Cmd, logPath string, stop syscall.Signal) error {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = log, log
-	// Should the bench itself be killed, the kernel ends its children.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Should the bench itself be killed, the kernel sends the child its
+	// stop signal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: stop}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.done {
@@ -55,7 +61,7 @@ func (p *processes) start(cmd *exec.Cmd, logPath string) error {
 		log.Close()
 		return fmt.Errorf("starting %s: %w", cmd.Path, err)
 	}
-	c := child{cmd: cmd, reaped: make(chan struct{})}
+	c := child{cmd: cmd, stop: stop, reaped: make(chan struct{})}
 	p.list = append(p.list, c)
 	go func() {
 		cmd.Wait()
@@ -65,21 +71,25 @@ func (p *processes) start(cmd *exec.Cmd, logPath string) error {
 	return nil
 }
 
-// stopAll kills every child the bench started, and any it would start
-// later, and waits a little for each to be reaped. It may be called more
-// than once, from any goroutine.
+// stopAll stops every child the bench started, and keeps it from starting
+// more, and waits a little for each to be reaped; a child that ignored a
+// gentler stop signal meanwhile is killed. It may be called more than once,
+// from any goroutine.
 func (p *processes) stopAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done = true
 	for _, c := range p.list {
-		c.cmd.Process.Kill()
+		c.cmd.Process.Signal(c.stop)
 	}
 	deadline := time.After(stopWait)
 	for _, c := range p.list {
 		select {
 		case <-c.reaped:
 		case <-deadline:
+			for _, c := range p.list {
+				c.cmd.Process.Kill()
+			}
 			return
 		}
 	}
@@ -92,12 +102,23 @@ type server struct {
 	pid     int
 	addr    string // host:port
 	logPath string
+	// tree is set when the CPU time of the process's own children, live
+	// or reaped, counts as its own: Apache's workers.
+	tree bool
+	// with are servers whose CPU time counts as this one's: the auth
+	// service of the forward_auth anchor.
+	with []*server
+}
+
+// single reports whether s is one process, with none counted with it.
+func (s *server) single() bool {
+	return !s.tree && len(s.with) == 0
 }
 
 // startServer starts cmd, which listens on addr, and waits until it
-// accepts connections.
-func startServer(ctx context.Context, procs *processes, name string, cmd *exec.Cmd, addr, logPath string) (*server, error) {
-	if err := procs.start(cmd, logPath); err != nil {
+// accepts connections; stop is the signal that ends it.
+func startServer(ctx context.Context, procs *processes, name string, cmd *exec.Cmd, addr, logPath string, stop syscall.Signal) (*server, error) {
+	if err := procs.start(cmd, logPath, stop); err != nil {
 		return nil, err
 	}
 	s := &server{name: name, pid: cmd.Process.Pid, addr: addr, logPath: logPath}
@@ -198,6 +219,95 @@ const clockTick = 10 * time.Millisecond
 // cpuTime returns the CPU time, user and system, process pid has used.
 func cpuTime(pid int) (time.Duration, error) {
 	return processTicks(fmt.Sprintf("/proc/%d/stat", pid), 2)
+}
+
+// serverCPU returns the CPU time, user and system, the process of s has
+// used and, when s is a tree, that of its live children and of those it
+// has reaped; not that of s.with.
+func serverCPU(s *server) (time.Duration, error) {
+	if !s.tree {
+		return cpuTime(s.pid)
+	}
+	kids, err := childPIDs(s.pid)
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, pid := range kids {
+		d, err := cpuTime(pid)
+		if gone(err) {
+			// It ended since the listing: its time is in its parent's
+			// cutime and cstime once reaped.
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		total += d
+	}
+	// utime, stime, and the cutime and cstime of the children it reaped.
+	d, err := processTicks(fmt.Sprintf("/proc/%d/stat", s.pid), 4)
+	return total + d, err
+}
+
+// serverSyscalls returns the read and write system calls of the process
+// of s and, when s is a tree, of its live children.
+func serverSyscalls(s *server) (reads, writes int64, err error) {
+	pids := []int{s.pid}
+	if s.tree {
+		kids, err := childPIDs(s.pid)
+		if err != nil {
+			return 0, 0, err
+		}
+		pids = append(pids, kids...)
+	}
+	for _, pid := range pids {
+		r, w, err := syscalls(pid)
+		if gone(err) {
+			continue
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		reads, writes = reads+r, writes+w
+	}
+	return reads, writes, nil
+}
+
+// gone reports whether err is that of reading /proc for a process that
+// has ended.
+func gone(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
+}
+
+// childPIDs returns the processes whose parent is ppid, from the stat file
+// of every process in /proc.
+func childPIDs(ppid int) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	want := strconv.Itoa(ppid)
+	var kids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// state and ppid follow the parenthesized command name.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		if f := strings.Fields(string(b[i+1:])); len(f) > 1 && f[1] == want {
+			kids = append(kids, pid)
+		}
+	}
+	return kids, nil
 }
 
 // selfCPU returns the CPU time of the bench and of the children it has

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -30,9 +32,9 @@ func (r *runner) quietRound(ctx context.Context, s *server, gen generator, l loa
 		if err != nil {
 			return best, err
 		}
-		logf("  %s round %d: %d requests in %v, %.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f µs CPU/req (upstream %.1f, load generator %.1f), %.2f reads and %.2f writes/req; other processes: %v CPU",
+		logf("  %s round %d: %d requests in %v, %.0f req/s, p50 %.3f ms, p99 %.3f ms, %.1f µs CPU/req%s (upstream %.1f, load generator %.1f), %.2f reads and %.2f writes/req; other processes: %v CPU",
 			s.name, n, res.requests, res.elapsed.Round(time.Millisecond), res.rps, ms(res.p50), ms(res.p99),
-			us(res.cpu)/float64(res.requests), us(res.upstreamCPU)/float64(res.requests), us(res.loadCPU)/float64(res.requests),
+			us(res.cpu)/float64(res.requests), withNote(s, res), us(res.upstreamCPU)/float64(res.requests), us(res.loadCPU)/float64(res.requests),
 			float64(res.reads)/float64(res.requests), float64(res.writes)/float64(res.requests), res.foreign.Round(time.Millisecond))
 		if attempt == 0 || res.foreign < best.foreign {
 			best = res
@@ -48,6 +50,19 @@ func (r *runner) quietRound(ctx context.Context, s *server, gen generator, l loa
 	r.rep.disturbed++
 	logf("  %s round %d: still disturbed; keeping the least disturbed attempt", s.name, n)
 	return best, nil
+}
+
+// withNote says how much of the CPU time of a round on s the processes
+// counted with it used, if any.
+func withNote(s *server, res roundResult) string {
+	if len(s.with) == 0 {
+		return ""
+	}
+	names := make([]string, len(s.with))
+	for i, w := range s.with {
+		names[i] = w.name
+	}
+	return fmt.Sprintf(", %.1f of it %s", us(res.withCPU)/float64(res.requests), strings.Join(names, " and "))
 }
 
 // disturbed reports whether other processes using foreign CPU time over
@@ -84,10 +99,11 @@ func (r *runner) waitQuiet(ctx context.Context) error {
 	}
 }
 
-// cpuTimes are CPU times read at one moment: the server's, those of every
+// cpuTimes are CPU times read at one moment: the server's (with the
+// processes that count with it, whose part is with), those of every
 // process of the bench together, and the machine's.
 type cpuTimes struct {
-	server, upstream, ours, machine time.Duration
+	server, with, upstream, ours, machine time.Duration
 	// self is the bench's own, the Go generator's, and wrk's once reaped.
 	self time.Duration
 	// reads and writes are the server's read and write system calls.
@@ -112,17 +128,29 @@ func (r *runner) cpuSnapshot(s *server) (cpuTimes, error) {
 		return t, err
 	}
 	t.ours = t.self
-	for _, p := range []*server{r.st.upstream, r.st.plain, r.st.gateway} {
-		d, err := cpuTime(p.pid)
+	for _, p := range r.st.measured() {
+		d, err := serverCPU(p)
 		if err != nil {
 			return t, err
 		}
-		t.ours += d
+		var with time.Duration
+		for _, w := range p.with {
+			dw, err := serverCPU(w)
+			if err != nil {
+				return t, err
+			}
+			with += dw
+		}
+		t.ours += d + with
 		switch p {
 		case s:
-			t.server = d
-			if t.reads, t.writes, err = syscalls(p.pid); err != nil {
-				return t, err
+			t.server, t.with = d+with, with
+			for _, q := range append([]*server{p}, p.with...) {
+				reads, writes, err := serverSyscalls(q)
+				if err != nil {
+					return t, err
+				}
+				t.reads, t.writes = t.reads+reads, t.writes+writes
 			}
 		case r.st.upstream:
 			t.upstream = d

@@ -35,11 +35,20 @@ type row struct {
 	missed bool
 }
 
-// report is a run's table and the facts of the machine it ran on.
+// anchorRow is one line of the anchors' table: a figure of an anchor, and
+// plain's and the gateway's in the same rounds.
+type anchorRow struct {
+	scenario, metric, plain, gateway, anchor, vsPlain, vsAnchor, target, status string
+	// missed is set when a full run missed the row's target.
+	missed bool
+}
+
+// report is a run's tables and the facts of the machine it ran on.
 type report struct {
-	smoke bool
-	facts []string
-	rows  []row
+	smoke   bool
+	facts   []string
+	rows    []row
+	anchors []anchorRow
 	// retried counts the attempts at a round that other processes
 	// disturbed, and disturbed the rounds they disturbed every time.
 	retried, disturbed int
@@ -56,7 +65,7 @@ func newReport(cfg config, st *stack, gen generator) *report {
 	if out, err := exec.Command("go", "version").Output(); err == nil {
 		goVersion = strings.TrimSpace(string(out))
 	}
-	return &report{smoke: cfg.smoke, facts: []string{
+	return &report{smoke: cfg.smoke, facts: append([]string{
 		"date: " + time.Now().UTC().Format("2006-01-02 15:04 MST"),
 		"mode: " + mode,
 		fmt.Sprintf("machine: %d CPUs (%s), %s memory, Linux %s", runtime.NumCPU(), cpuModel(), memTotal(), kernel()),
@@ -67,7 +76,22 @@ func newReport(cfg config, st *stack, gen generator) *report {
 			gen.name(), cfg.conns, cfg.rounds, cfg.round, cfg.warmup),
 		"constant rate: the bench's Go generator (open-loop, latency from each request's due time)",
 		"gateway: " + gatewayMode(cfg),
-	}}
+	}, anchorFacts(st)...)}
+}
+
+// anchorFacts describes the anchors that run, or could not.
+func anchorFacts(st *stack) []string {
+	var f []string
+	if st.forwardAuth != nil {
+		f = append(f, "anchor forward_auth: the same Caddy binary, forward_auth to the bench's auth service (HS256 cookie checked with the standard library, 5 identity headers copied), then reverse_proxy; CPU of both processes")
+	}
+	switch {
+	case st.apache != nil:
+		f = append(f, "anchor Apache: "+st.apacheVersion+", mpm_event, mod_proxy_html + mod_xml2enc + mod_proxy_http; CPU of its parent process and workers")
+	case st.apacheSkip != "":
+		f = append(f, "anchor Apache: not run: "+st.apacheSkip)
+	}
+	return f
 }
 
 // gatewayMode describes the gateway's configuration in the run.
@@ -106,18 +130,48 @@ func (r *report) addSingle(scenario, metric string, gateway float64, f format, t
 		ratio: "—", target: target}, ok(gateway), true, "")
 }
 
+// addAnchor adds a row of an anchor's figure beside plain's and the
+// gateway's; ok, when not nil, says whether the gateway's and the anchor's
+// figures meet target.
+func (r *report) addAnchor(scenario, metric string, plain, gateway, anchor float64, f format, target string, ok func(gateway, anchor float64) bool) {
+	ratio := func(a, b float64) string {
+		if b <= 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.3f×", a/b)
+	}
+	rw := anchorRow{scenario: scenario, metric: metric,
+		plain: fmt.Sprintf(string(f), plain), gateway: fmt.Sprintf(string(f), gateway), anchor: fmt.Sprintf(string(f), anchor),
+		vsPlain: ratio(anchor, plain), vsAnchor: ratio(gateway, anchor), target: target}
+	rw.status, rw.missed = r.status(ok == nil || ok(gateway, anchor), ok != nil, "")
+	r.anchors = append(r.anchors, rw)
+}
+
+// addAnchorMissing adds the row of an anchor that did not run, and why.
+func (r *report) addAnchorMissing(scenario, why, target string) {
+	r.anchors = append(r.anchors, anchorRow{scenario: scenario, metric: "—", plain: "—", gateway: "—",
+		anchor: "not run: " + why, vsPlain: "—", vsAnchor: "—", target: target, status: "not run"})
+}
+
 // push adds rw with the status its check gives; note follows the status.
 func (r *report) push(rw row, met, checked bool, note string) {
+	rw.status, rw.missed = r.status(met, checked, note)
+	r.rows = append(r.rows, rw)
+}
+
+// status returns the status of a row whose figures met its target or not,
+// when it has one, and whether a full run missed it; note follows it.
+func (r *report) status(met, checked bool, note string) (string, bool) {
 	switch {
 	case !checked:
+		return "", false
 	case r.smoke:
-		rw.status = "not asserted (smoke)" + note
+		return "not asserted (smoke)" + note, false
 	case met:
-		rw.status = "met" + note
+		return "met" + note, false
 	default:
-		rw.status, rw.missed = "**missed**"+note, true
+		return "**missed**" + note, true
 	}
-	r.rows = append(r.rows, rw)
 }
 
 // missed returns the rows whose targets a full run missed.
@@ -127,6 +181,12 @@ func (r *report) missed() []string {
 		if rw.missed {
 			m = append(m, fmt.Sprintf("%s, %s: plain %s, gateway %s, ratio %s; target %s",
 				rw.scenario, rw.metric, rw.plain, rw.gateway, rw.ratio, rw.target))
+		}
+	}
+	for _, rw := range r.anchors {
+		if rw.missed {
+			m = append(m, fmt.Sprintf("%s, %s: gateway %s, anchor %s, ratio %s; target %s",
+				rw.scenario, rw.metric, rw.gateway, rw.anchor, rw.vsAnchor, rw.target))
 		}
 	}
 	return m
@@ -145,6 +205,18 @@ func (r *report) print(w io.Writer) {
 	for _, rw := range r.rows {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n",
 			rw.scenario, rw.metric, rw.plain, rw.gateway, rw.ratio, rw.target, rw.status)
+	}
+	if len(r.anchors) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Anchors, in the same interleaved rounds as plain and the gateway (their figures are those of the table above):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario; anchor | metric | plain | gateway | anchor | anchor ÷ plain | gateway ÷ anchor | target | status |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+	for _, rw := range r.anchors {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			rw.scenario, rw.metric, rw.plain, rw.gateway, rw.anchor, rw.vsPlain, rw.vsAnchor, rw.target, rw.status)
 	}
 }
 

@@ -31,12 +31,21 @@ type side struct {
 }
 
 // roundResult is one measured round on one server: the load's result,
-// the CPU time the server, the upstream and the load generator used, and
-// that which other processes used.
+// the CPU time the server (with the processes that count with it), the
+// upstream and the load generator used, and that which other processes
+// used. withCPU is the part of cpu that the processes counted with the
+// server used: the forward_auth anchor's auth service.
 type roundResult struct {
 	loadResult
-	cpu, upstreamCPU, loadCPU, foreign time.Duration
-	reads, writes                      int64
+	cpu, withCPU, upstreamCPU, loadCPU, foreign time.Duration
+	reads, writes                               int64
+}
+
+// contender is a server in a scenario's rounds, and the URL of the
+// scenario's document on it.
+type contender struct {
+	s   *server
+	url string
 }
 
 // bench starts the stack, with its files in dir, and runs every scenario.
@@ -137,35 +146,47 @@ func (r *runner) pageTarget(app, path string) target {
 	return t
 }
 
+// json measures the JSON document, with the forward_auth anchor.
 func (r *runner) json(ctx context.Context) error {
-	return r.throughput(ctx, "json", "1 KB JSON", r.jsonTarget(r.st.gateway.addr, r.st.hsToken), 0.97)
+	return r.throughput(ctx, "json", "1 KB JSON", r.jsonTarget(r.st.gateway.addr, r.st.hsToken), 0.97, r.forwardAuthAnchor())
 }
 
 func (r *runner) page(ctx context.Context) error {
-	return r.throughput(ctx, "page", "50 KB HTML, injection", r.pageTarget(appID, "/page"), 0.90)
+	return r.throughput(ctx, "page", "50 KB HTML, injection", r.pageTarget(appID, "/page"), 0.90, nil)
 }
 
 // rewrite loads the page from the app with rewrite_links on; the issue
-// sets no target for it.
+// sets no target for it against plain, and one against its anchor,
+// Apache's mod_proxy_html.
 func (r *runner) rewrite(ctx context.Context) error {
-	return r.throughput(ctx, "rewrite", "50 KB HTML, injection + link rewriting", r.pageTarget(linksAppID, "/page"), 0)
+	return r.throughput(ctx, "rewrite", "50 KB HTML, injection + link rewriting", r.pageTarget(linksAppID, "/page"), 0, r.apacheAnchor())
 }
 
 func (r *runner) rs256(ctx context.Context) error {
-	return r.throughput(ctx, "rs256", "1 KB JSON, RS256 session (cached)", r.jsonTarget(r.st.rsAddr, r.st.rsToken), 0.97)
+	return r.throughput(ctx, "rs256", "1 KB JSON, RS256 session (cached)", r.jsonTarget(r.st.rsAddr, r.st.rsToken), 0.97, nil)
 }
 
 // throughput runs a closed-loop load scenario and reports it; the req/s
-// ratio gateway ÷ plain must be at least minRatio, when not zero.
-func (r *runner) throughput(ctx context.Context, key, name string, t target, minRatio float64) error {
+// ratio gateway ÷ plain must be at least minRatio, when not zero. An
+// anchor, when not nil, runs in the same rounds, after plain and the
+// gateway, and gets rows of its own.
+func (r *runner) throughput(ctx context.Context, key, name string, t target, minRatio float64, anc *anchor) error {
 	if err := r.probe(ctx, t); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	cs := []contender{{r.st.plain, t.plainURL}, {r.st.gateway, t.gatewayURL}}
+	if anc != nil && anc.s != nil {
+		if err := anc.check(ctx, t, anc.url); err != nil {
+			return fmt.Errorf("%s, anchor %s: %w", name, anc.name, err)
+		}
+		cs = append(cs, contender{anc.s, anc.url})
+	}
 	logf("%s: %d rounds of %v per server, %s, %d connections", name, r.cfg.rounds, r.cfg.round, r.gen.name(), r.cfg.conns)
-	plain, gw, err := r.interleave(ctx, key, t, r.gen, 0)
+	sides, err := r.interleave(ctx, key, cs, t.header, r.gen, 0)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	plain, gw := sides[0], sides[1]
 	r.maxRPS[key] = plain.rps
 	var targetText string
 	var check func(p, g float64) bool
@@ -178,7 +199,25 @@ func (r *runner) throughput(ctx context.Context, key, name string, t target, min
 	r.rep.add(name, "p99 ms", ms(plain.p99), ms(gw.p99), fmtMillis, "", nil)
 	r.rep.add(name, "CPU µs/req", us(plain.cpuPerReq), us(gw.cpuPerReq), fmtMicros, "", nil)
 	r.rep.add(name, "peak RSS MB", mb(plain.peak), mb(gw.peak), fmtMB, "", nil)
+	if anc != nil {
+		r.addAnchorRows(name, anc, plain, gw, sides[2:])
+	}
 	return nil
+}
+
+// addAnchorRows reports the figures of anc, sides[0], beside plain's and
+// the gateway's when it ran, or why it did not.
+func (r *runner) addAnchorRows(name string, anc *anchor, plain, gw side, sides []side) {
+	scenario := name + "; anchor: " + anc.name
+	if anc.s == nil {
+		r.rep.addAnchorMissing(scenario, anc.why, anc.target)
+		return
+	}
+	a := sides[0]
+	r.rep.addAnchor(scenario, "req/s", plain.rps, gw.rps, a.rps, fmtRate, "", nil)
+	r.rep.addAnchor(scenario, "p50 ms", ms(plain.p50), ms(gw.p50), ms(a.p50), fmtMillis, "", nil)
+	r.rep.addAnchor(scenario, "p99 ms", ms(plain.p99), ms(gw.p99), ms(a.p99), fmtMillis, "", nil)
+	r.rep.addAnchor(scenario, "CPU µs/req", us(plain.cpuPerReq), us(gw.cpuPerReq), us(a.cpuPerReq), fmtMicros, anc.target, anc.ok)
 }
 
 // halfRate holds half of plain's maximum throughput, as the json and page
@@ -199,10 +238,12 @@ func (r *runner) halfRate(ctx context.Context) error {
 		rate := r.maxRPS[s.key] / 2
 		name := fmt.Sprintf("%s at %.0f req/s (half plain max)", s.name, rate)
 		logf("%s: %d rounds of %v per server, constant rate", name, r.cfg.rounds, r.cfg.round)
-		plain, gw, err := r.interleave(ctx, "", s.t, goGenerator{}, rate)
+		cs := []contender{{r.st.plain, s.t.plainURL}, {r.st.gateway, s.t.gatewayURL}}
+		sides, err := r.interleave(ctx, "", cs, s.t.header, goGenerator{}, rate)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		plain, gw := sides[0], sides[1]
 		r.rep.add(name, "achieved req/s", plain.rps, gw.rps, fmtRate, "", nil)
 		r.rep.add(name, "p50 ms", ms(plain.p50), ms(gw.p50), fmtMillis, "", nil)
 		r.rep.addAdded(name, "p99 ms", ms(plain.p99), ms(gw.p99), 1)
@@ -210,46 +251,52 @@ func (r *runner) halfRate(ctx context.Context) error {
 	return nil
 }
 
-// interleave warms both servers up, then runs rounds alternately on plain
-// and gateway, and returns each one's medians. With a rate, gen holds it.
-func (r *runner) interleave(ctx context.Context, profileKey string, t target, gen generator, rate float64) (side, side, error) {
-	servers := []*server{r.st.plain, r.st.gateway}
-	urls := []string{t.plainURL, t.gatewayURL}
+// interleave warms each contender up, then runs rounds on each in turn,
+// plain, gateway, plain, gateway, … (or plain, gateway, anchor, plain, …),
+// and returns each one's medians. With a rate, gen holds it. Peak RSS is
+// read only for contenders of one process.
+func (r *runner) interleave(ctx context.Context, profileKey string, cs []contender, header http.Header, gen generator, rate float64) ([]side, error) {
 	if r.cfg.warmup > 0 {
-		for i := range servers {
-			l := load{url: urls[i], header: t.header, conns: r.cfg.conns, duration: r.cfg.warmup, rate: rate}
+		for _, c := range cs {
+			l := load{url: c.url, header: header, conns: r.cfg.conns, duration: r.cfg.warmup, rate: rate}
 			if _, err := gen.run(ctx, l); err != nil {
-				return side{}, side{}, fmt.Errorf("warming %s up: %w", servers[i].name, err)
+				return nil, fmt.Errorf("warming %s up: %w", c.s.name, err)
 			}
 		}
 	}
-	for _, s := range servers {
-		if err := resetPeak(s.pid); err != nil {
-			return side{}, side{}, fmt.Errorf("resetting the peak RSS of %s: %w", s.name, err)
+	for _, c := range cs {
+		if !c.s.single() {
+			continue
+		}
+		if err := resetPeak(c.s.pid); err != nil {
+			return nil, fmt.Errorf("resetting the peak RSS of %s: %w", c.s.name, err)
 		}
 	}
-	rounds := make([][]roundResult, len(servers))
+	rounds := make([][]roundResult, len(cs))
 	for n := range r.cfg.rounds {
-		for i, s := range servers {
-			profile := n == 0 && profileKey != "" && profileKey == r.cfg.profileScenario && r.cfg.cpuProfile != ""
-			l := load{url: urls[i], header: t.header, conns: r.cfg.conns, duration: r.cfg.round, rate: rate}
-			res, err := r.quietRound(ctx, s, gen, l, profile, n+1)
+		for i, c := range cs {
+			profile := n == 0 && profileKey != "" && profileKey == r.cfg.profileScenario && r.st.admin[c.s.name] != ""
+			l := load{url: c.url, header: header, conns: r.cfg.conns, duration: r.cfg.round, rate: rate}
+			res, err := r.quietRound(ctx, c.s, gen, l, profile, n+1)
 			if err != nil {
-				return side{}, side{}, fmt.Errorf("%s, round %d: %w", s.name, n+1, err)
+				return nil, fmt.Errorf("%s, round %d: %w", c.s.name, n+1, err)
 			}
 			rounds[i] = append(rounds[i], res)
 		}
 	}
-	var sides [2]side
-	for i, s := range servers {
-		m, err := readMemory(s.pid)
-		if err != nil {
-			return side{}, side{}, err
-		}
+	sides := make([]side, len(cs))
+	for i, c := range cs {
 		sides[i] = medians(rounds[i])
+		if !c.s.single() {
+			continue
+		}
+		m, err := readMemory(c.s.pid)
+		if err != nil {
+			return nil, err
+		}
 		sides[i].peak = m.peak
 	}
-	return sides[0], sides[1], nil
+	return sides, nil
 }
 
 // measure runs one round on s and charges it the CPU s used meanwhile, and
@@ -282,6 +329,7 @@ func (r *runner) measure(ctx context.Context, s *server, gen generator, l load, 
 	return roundResult{
 		loadResult:  res,
 		cpu:         after.server - before.server,
+		withCPU:     after.with - before.with,
 		upstreamCPU: after.upstream - before.upstream,
 		loadCPU:     after.self - before.self,
 		foreign:     after.foreign(before),

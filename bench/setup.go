@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // The gateway's apps, both proxying the upstream: appID as it is, at
@@ -16,7 +17,8 @@ const (
 	linksAppID = "bench-links"
 )
 
-// stack is everything a run measures: the upstream and the two servers.
+// stack is everything a run measures: the upstream, the two servers, and
+// the anchors its scenarios need.
 type stack struct {
 	// root is the module's directory, dir the run's temporary one.
 	root, dir string
@@ -24,6 +26,13 @@ type stack struct {
 	upstream  *server
 	plain     *server
 	gateway   *server
+	// forwardAuth is the forward_auth anchor's Caddy, with its auth service
+	// in its with; apache is Apache httpd with mod_proxy_html, and
+	// apacheSkip says why it did not run when it did not. Each is nil when
+	// no scenario that runs needs it.
+	forwardAuth, apache *server
+	apacheSkip          string
+	apacheVersion       string
 	// rsAddr is the gateway's RS256 site, served by the gateway process.
 	rsAddr string
 	// admin holds each server's admin address, by name, when profiling.
@@ -72,7 +81,7 @@ func startStack(ctx context.Context, cfg config, procs *processes, dir string) (
 	if err != nil {
 		return nil, fmt.Errorf("helpdesk-gateway version: %w", err)
 	}
-	st.caddyVersion = strings.Fields(string(out))[0]
+	st.caddyVersion = caddyVersion(string(out))
 
 	keys, err := newSessionKeys(dir)
 	if err != nil {
@@ -94,7 +103,45 @@ func startStack(ctx context.Context, cfg config, procs *processes, dir string) (
 	if err := st.startGateway(ctx, cfg, procs, keys); err != nil {
 		return nil, err
 	}
+	if cfg.anchors && cfg.runs("json") {
+		if err := st.startForwardAuth(ctx, cfg, procs, keys); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.anchors && cfg.runs("rewrite") {
+		if err := st.startApache(ctx, cfg, procs); err != nil {
+			return nil, err
+		}
+	}
 	return st, nil
+}
+
+// measured returns the servers whose CPU time the bench counts, each with
+// the processes that count with it: the upstream, plain, the gateway and
+// the anchors that run.
+func (st *stack) measured() []*server {
+	all := []*server{st.upstream, st.plain, st.gateway}
+	for _, s := range []*server{st.forwardAuth, st.apache} {
+		if s != nil {
+			all = append(all, s)
+		}
+	}
+	return all
+}
+
+// caddyVersion returns Caddy's version from the output of
+// `helpdesk-gateway version`: the line "Caddy v2.x.y h1:…" after the
+// plugin's own, or, from older builds, the first word, Caddy's version.
+func caddyVersion(out string) string {
+	for line := range strings.Lines(out) {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "Caddy" {
+			return f[1]
+		}
+	}
+	if f := strings.Fields(out); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 // startUpstream re-executes this program as the upstream.
@@ -108,7 +155,7 @@ func (st *stack) startUpstream(ctx context.Context, procs *processes) error {
 		return err
 	}
 	cmd := exec.Command(self, "-upstream", "-listen", addr)
-	st.upstream, err = startServer(ctx, procs, "upstream", cmd, addr, filepath.Join(st.dir, "upstream.log"))
+	st.upstream, err = startServer(ctx, procs, "upstream", cmd, addr, filepath.Join(st.dir, "upstream.log"), syscall.SIGKILL)
 	return err
 }
 
@@ -187,7 +234,7 @@ func (st *stack) startCaddy(ctx context.Context, cfg config, procs *processes, n
 		return nil, err
 	}
 	cmd := exec.Command(st.bin, "run", "--config", path, "--adapter", "caddyfile")
-	return startServer(ctx, procs, name, cmd, addr, filepath.Join(st.dir, name+".log"))
+	return startServer(ctx, procs, name, cmd, addr, filepath.Join(st.dir, name+".log"), syscall.SIGKILL)
 }
 
 // globalOptions returns the global options block of a bench Caddyfile:
