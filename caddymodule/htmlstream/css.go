@@ -127,10 +127,9 @@ func (s *cssScanner) reset(attr bool) {
 	s.state, s.prev, s.cr = cssNormal, ' ', false
 	s.ref.state = refNone
 	s.url.reset()
-	s.url.esc = escCSS
-	if attr {
-		s.url.esc |= escRef
-	}
+	// The URL's first bytes stop before any escape or reference, which
+	// lookEnd ends them at, so decide need not look for any.
+	s.url.esc = 0
 }
 
 // end ends the CSS: a URL being read ends there if complete, or is left
@@ -142,8 +141,71 @@ func (s *cssScanner) end(complete bool) {
 	s.reset(s.attr)
 }
 
-// cssSpecial marks the bytes that matter between tokens.
-var cssSpecial = [256]bool{'u': true, 'U': true, '@': true, '/': true, '"': true, '\'': true, '\\': true}
+// Byte classes for the scanning loops of a cssScanner, which stop at the
+// first byte of any class of a mask: the bytes that can change the state,
+// or end the first bytes of a URL.
+const (
+	ccStart     uint16 = 1 << iota // u U @ /: may start a URL, an at-rule or a comment
+	ccU                            // u U
+	ccName                         // continues a token: see continuesToken
+	ccAmp                          // &: a character reference in an attribute
+	ccBackslash                    // \
+	ccNewline                      // \n \r \f
+	ccBlank                        // space, tab
+	ccDQuote                       // "
+	ccSQuote                       // '
+	ccOpen                         // (
+	ccClose                        // )
+)
+
+// cssClass holds the classes of every byte.
+var cssClass = func() (t [256]uint16) {
+	for c := range 256 {
+		if continuesToken(byte(c)) {
+			t[c] |= ccName
+		}
+	}
+	for _, c := range []byte("uU@/") {
+		t[c] |= ccStart
+	}
+	t['u'] |= ccU
+	t['U'] |= ccU
+	t['&'] |= ccAmp
+	t['\\'] |= ccBackslash
+	t['\n'] |= ccNewline
+	t['\r'] |= ccNewline
+	t['\f'] |= ccNewline
+	t[' '] |= ccBlank
+	t['\t'] |= ccBlank
+	t['"'] |= ccDQuote
+	t['\''] |= ccSQuote
+	t['('] |= ccOpen
+	t[')'] |= ccClose
+	return t
+}()
+
+// ccBetween are the bytes that matter between tokens.
+const ccBetween = ccStart | ccBackslash | ccDQuote | ccSQuote
+
+// quoteClass returns the class of q, a quote, or 0 if q is 0.
+func quoteClass(q byte) uint16 {
+	switch q {
+	case '"':
+		return ccDQuote
+	case '\'':
+		return ccSQuote
+	}
+	return 0
+}
+
+// refStop returns ccAmp in an attribute value, where "&" starts a
+// character reference, or else 0.
+func (s *cssScanner) refStop() uint16 {
+	if s.attr {
+		return ccAmp
+	}
+	return 0
+}
 
 // lookScan is the most bytes cssScanner.write looks at ahead for the end
 // of a URL.
@@ -153,30 +215,19 @@ const lookScan = 256
 func (s *cssScanner) write(p []byte) {
 	start := 0 // p[start:i] is to be written
 	for i := 0; i < len(p); {
-		c := p[i]
-		if s.attr {
-			if s.ref.active() {
-				sym, done, again := s.ref.feed(c)
-				if !again {
-					i++
-				}
-				if done {
-					s.step(sym, true)
-				}
-				continue
-			}
-			if c == '&' && s.state != cssLook {
-				s.ref.begin()
+		if s.attr && s.ref.active() {
+			sym, done, again := s.ref.feed(p[i])
+			if !again {
 				i++
-				continue
 			}
+			if done {
+				s.step(sym, true)
+			}
+			continue
 		}
 		if s.state == cssLook {
 			s.out.write(p[start:i])
-			j := i
-			for j < len(p) && j-i < lookScan && !s.endsLook(p[j]) {
-				j++
-			}
+			j := s.lookEnd(p, i)
 			end := lookMore
 			if j < len(p) && j-i < lookScan {
 				end = lookComplete
@@ -192,11 +243,14 @@ func (s *cssScanner) write(p []byte) {
 			}
 			continue
 		}
-		if !s.attr {
-			if i = s.skip(p, i); i == len(p) {
-				break
-			}
-			c = p[i]
+		if i = s.skip(p, i); i == len(p) || s.state == cssLook {
+			continue
+		}
+		c := p[i]
+		if c == '&' && s.attr {
+			s.ref.begin()
+			i++
+			continue
 		}
 		if s.step(c, false) {
 			continue // a URL starts at c
@@ -206,55 +260,178 @@ func (s *cssScanner) write(p []byte) {
 	s.out.write(p[start:])
 }
 
-// endsLook reports whether c ends the first bytes of a URL: it ends the
-// URL, or it starts an escape or a character reference, which the rest of
-// the scanner is to read.
-func (s *cssScanner) endsLook(c byte) bool {
-	if c == '\\' || c == '&' && s.attr {
-		return true
-	}
+// lookEnd returns the index of the first byte from p[i] on, and at most
+// lookScan bytes on, that ends the first bytes of a URL: a byte that ends
+// the URL, or that starts an escape or a character reference, which the
+// rest of the scanner is to read.
+func (s *cssScanner) lookEnd(p []byte, i int) int {
+	stop := ccBackslash | s.refStop()
 	if s.quote != 0 {
-		return c == s.quote || c == '\n' || c == '\r' || c == '\f'
+		stop |= quoteClass(s.quote) | ccNewline
+	} else {
+		stop |= ccClose | ccOpen | ccBlank | ccNewline | ccDQuote | ccSQuote
 	}
-	return c == ')' || ascii.IsSpace(c) || c == '"' || c == '\'' || c == '('
-}
-
-// skip returns the index of the first byte from p[i] on that can change
-// the state, which is not a URL's first bytes.
-func (s *cssScanner) skip(p []byte, i int) int {
-	if s.cr {
-		return i
-	}
-	switch s.state {
-	case cssNormal:
-		j := i
-		for j < len(p) && !cssSpecial[p[j]] {
-			j++
-		}
-		if j > i {
-			s.prev = p[j-1]
-		}
-		return j
-	case cssComment:
-		if k := bytes.IndexByte(p[i:], '*'); k >= 0 {
-			return i + k
-		}
-		return len(p)
-	case cssString, cssURL:
-		j := i
-		if s.quote == 0 {
-			for j < len(p) && p[j] != ')' && p[j] != '\\' {
-				j++
-			}
-			return j
-		}
-		for j < len(p) && p[j] != s.quote && p[j] != '\\' && p[j] != '\n' && p[j] != '\r' && p[j] != '\f' {
-			j++
-		}
-		return j
+	p = p[:min(len(p), i+lookScan)]
+	for i < len(p) && cssClass[p[i]]&stop == 0 {
+		i++
 	}
 	return i
 }
+
+// skip reads p from p[i] on as far as it can without step: the bytes that
+// cannot change the state, and the sequences jump reads. It returns the
+// index of the next byte for step to read, of the first bytes of a URL,
+// or of a character reference in an attribute value; or len(p).
+func (s *cssScanner) skip(p []byte, i int) int {
+	for i < len(p) && !s.cr {
+		switch s.state {
+		case cssNormal:
+			i = s.skipBetween(p, i)
+		case cssComment:
+			k := bytes.IndexByte(p[i:], '*')
+			if k < 0 {
+				k = len(p) - i
+			}
+			if s.attr {
+				if a := bytes.IndexByte(p[i:i+k], '&'); a >= 0 {
+					k = a
+				}
+			}
+			i += k
+		case cssString, cssURL:
+			stop := ccBackslash | s.refStop()
+			if s.quote == 0 {
+				stop |= ccClose
+			} else {
+				stop |= quoteClass(s.quote) | ccNewline
+			}
+			for i < len(p) && cssClass[p[i]]&stop == 0 {
+				i++
+			}
+		case cssURLStart:
+			for i < len(p) && ascii.IsSpace(p[i]) {
+				i++
+			}
+		default:
+			return i
+		}
+		if i == len(p) {
+			break
+		}
+		state := s.state
+		j := s.jump(p, i)
+		if j == i && s.state == state {
+			break
+		}
+		i = j
+	}
+	return i
+}
+
+// jump reads, at p[i], one of the few sequences of bytes that come up
+// again and again, which step would read the same way one byte at a time:
+// "url(" at the start of a token, the start or end of a comment, a quote
+// that starts or ends a string, the end of a URL, and a "/" that does not
+// start a comment. It returns the index of the byte after the sequence, or
+// i if there is none there. At the first byte of an unquoted URL, it moves
+// to cssLook and returns i. In an attribute value, "&" may stand for any
+// character: no byte jump reads or looks at to decide is "&" then.
+func (s *cssScanner) jump(p []byte, i int) int {
+	c := p[i]
+	switch s.state {
+	case cssNormal:
+		switch {
+		case c == '"' || c == '\'':
+			s.state, s.quote, s.prev = cssString, c, c
+			return i + 1
+		case c == '/' && i+1 < len(p) && p[i+1] != '&':
+			if p[i+1] == '*' {
+				s.state, s.ret, s.prev = cssComment, cssNormal, '/'
+				return i + 2
+			}
+			s.ret, s.prev = cssNormal, '/'
+			return i + 1
+		case c|0x20 == 'u' && i+3 < len(p) && !continuesToken(s.prev) &&
+			p[i+1]|0x20 == 'r' && p[i+2]|0x20 == 'l' && p[i+3] == '(':
+			s.state, s.n, s.inEsc = cssURLStart, 3, false
+			return i + 4
+		}
+	case cssComment:
+		if c == '*' && i+1 < len(p) && p[i+1] == '/' {
+			s.state, s.prev = s.ret, ' '
+			return i + 2
+		}
+	case cssString, cssURL:
+		if s.quote != 0 && c == s.quote || s.quote == 0 && c == ')' {
+			s.state, s.prev = cssNormal, c
+			return i + 1
+		}
+	case cssURLStart:
+		switch {
+		case c == '"' || c == '\'':
+			s.state, s.quote = cssLook, c
+			return i + 1
+		case c == ')':
+			s.state, s.prev = cssNormal, c
+			return i + 1
+		case c != '&' || !s.attr:
+			s.state, s.quote = cssLook, 0
+		}
+	}
+	return i
+}
+
+// skipBetween is skip between tokens, where most bytes are read four at a
+// time: only those of betweenStops matter, and of them a "u" only at the
+// start of a name. The last byte it skips is the new prev.
+func (s *cssScanner) skipBetween(p []byte, i int) int {
+	stops := &betweenStops
+	if s.attr {
+		stops = &betweenStopsAttr
+	}
+	j := i
+scan:
+	for j < len(p) {
+		for ; j+4 <= len(p); j += 4 {
+			q := p[j : j+4 : j+4]
+			if stops[q[0]]|stops[q[1]]|stops[q[2]]|stops[q[3]] != 0 {
+				break
+			}
+		}
+		for ; j < len(p); j++ {
+			c := p[j]
+			if stops[c] == 0 {
+				continue
+			}
+			prev := s.prev
+			if j > i {
+				prev = p[j-1]
+			}
+			if cssClass[c]&ccU == 0 || cssClass[prev]&ccName == 0 {
+				break scan
+			}
+			// A "u" in the middle of a name, which is most of them.
+			j++
+			continue scan
+		}
+	}
+	if j > i {
+		s.prev = p[j-1]
+	}
+	return j
+}
+
+// betweenStops are the bytes that matter between tokens, as 1s that can be
+// or'ed together; betweenStopsAttr adds "&", in an attribute value.
+var betweenStops, betweenStopsAttr = func() (t, a [256]uint8) {
+	for c := range 256 {
+		if cssClass[c]&ccBetween != 0 {
+			t[c], a[c] = 1, 1
+		}
+	}
+	a['&'] = 1
+	return t, a
+}()
 
 // step reads c, the next character: a byte, or the character a reference
 // stands for if decoded. It reports whether a URL starts at c, which can

@@ -62,13 +62,15 @@ type HTMLRewriter struct {
 	ref   charRef    // for srcset values
 	state htmlState
 
-	// The tag being read.
-	endTag  bool
-	elem    element
-	name    [len("plaintext")]byte // the tag name in lower case, if it fits
-	nameLen int
-	attr    [len("imagesrcset")]byte // the attribute name in lower case, if it fits
-	attrLen int
+	// The tag being read. The start of a name that goes on in the next
+	// Write is kept as far as it fits, and its length counted.
+	endTag   bool
+	elem     element
+	name     [len("plaintext")]byte
+	nameLen  int
+	attr     [len("imagesrcset")]byte
+	attrLen  int
+	attrKind attrKind // what the last attribute's name says of its value
 
 	// The attribute value being read.
 	kind  valueKind
@@ -87,17 +89,18 @@ type HTMLRewriter struct {
 	equiv      uint8 // whether and how its http-equiv attribute was read
 	equivPos   int   // how much of "refresh" the http-equiv value matches
 	content    uint8 // whether and how its content attribute was read
-	contentEnd int   // where the content attribute's value ends in out.hold
+	contentEnd int   // where the content attribute's value ends in what out holds
 }
 
 var _ io.WriteCloser = (*HTMLRewriter)(nil)
 
 // htmlState is where an HTMLRewriter is in the document. The states
 // follow those of the HTML tokenizer, keeping only what decides where
-// tags, attribute values, comments and raw text end. Their order matters
-// where scan steps from one to the next: hRaw and hScript are followed by
-// their "<" states, and hScriptEsc and hScriptDbl by their "-", "--" and
-// "<" states.
+// tags, attribute values, comments and raw text end. Their order matters:
+// those of text and tags, which markup reads, come first, up to
+// hSelfClosing; and where scan steps from one to the next, hRaw and
+// hScript are followed by their "<" states, and hScriptEsc and hScriptDbl
+// by their "-", "--" and "<" states.
 type htmlState uint8
 
 const (
@@ -153,6 +156,18 @@ const (
 	elemStyle
 	elemRaw // title, textarea, xmp, iframe, noembed, noframes
 	elemPlaintext
+)
+
+// attrKind is what an attribute's name says of its value.
+type attrKind uint8
+
+const (
+	attrOther   attrKind = iota
+	attrURL              // href, src, action, formaction, poster, data, cite, background, xlink:href
+	attrSrcset           // srcset, imagesrcset
+	attrStyle            // style
+	attrContent          // content
+	attrEquiv            // http-equiv
 )
 
 // valueKind is what an attribute value holds.
@@ -256,144 +271,19 @@ func (r *HTMLRewriter) Close() error {
 
 // held returns how many bytes are held back.
 func (r *HTMLRewriter) held() int {
-	return r.url.held() + r.candLen + len(r.out.hold)
+	return r.url.held() + r.candLen + r.out.held()
 }
 
 // scan reads p, writing on everything but what it must hold back.
 func (r *HTMLRewriter) scan(p []byte) {
 	start := 0 // p[start:i] is to be written
 	for i := 0; i < len(p); {
+		if r.state <= hSelfClosing {
+			i, start = r.markup(p, i, start)
+			continue
+		}
 		c := p[i]
 		switch r.state {
-		case hData:
-			k := bytes.IndexByte(p[i:], '<')
-			if k < 0 {
-				i = len(p)
-				continue
-			}
-			i += k
-			r.state = hTagOpen
-		case hTagOpen:
-			switch {
-			case ascii.IsAlpha(c):
-				r.startTag(false)
-				r.state = hTagName
-				continue
-			case c == '!':
-				r.state = hMarkup
-			case c == '/':
-				r.state = hEndTagOpen
-			case c == '?':
-				r.state = hBogus
-			default:
-				r.state = hData
-				continue
-			}
-		case hEndTagOpen:
-			switch {
-			case ascii.IsAlpha(c):
-				r.startTag(true)
-				r.state = hTagName
-				continue
-			case c == '>':
-				r.state = hData
-			default:
-				r.state = hBogus
-				continue
-			}
-		case hTagName:
-			switch {
-			case ascii.IsSpace(c):
-				r.nameEnd()
-				r.state = hBeforeAttrName
-			case c == '/':
-				r.nameEnd()
-				r.state = hSelfClosing
-			case c == '>':
-				r.nameEnd()
-				start = r.tagEnd(p, i, start)
-			default:
-				if r.nameLen < len(r.name) {
-					r.name[r.nameLen] = ascii.Lower(c)
-				}
-				r.nameLen++
-			}
-		case hBeforeAttrName, hAfterAttrName:
-			switch {
-			case ascii.IsSpace(c):
-			case c == '/':
-				r.state = hSelfClosing
-			case c == '>':
-				start = r.tagEnd(p, i, start)
-			case c == '=' && r.state == hAfterAttrName:
-				r.state = hBeforeAttrValue
-			default:
-				// A new attribute; its name may start with "=".
-				r.attrLen = 0
-				r.addAttr(c)
-				r.state = hAttrName
-			}
-		case hAttrName:
-			switch {
-			case ascii.IsSpace(c):
-				r.state = hAfterAttrName
-			case c == '/':
-				r.state = hSelfClosing
-			case c == '>':
-				start = r.tagEnd(p, i, start)
-			case c == '=':
-				r.state = hBeforeAttrValue
-			default:
-				r.addAttr(c)
-			}
-		case hBeforeAttrValue:
-			switch {
-			case ascii.IsSpace(c):
-			case c == '>':
-				start = r.tagEnd(p, i, start)
-			case c == '"' || c == '\'':
-				r.quote = c
-				r.beginValue()
-			default:
-				r.quote = 0
-				r.beginValue()
-				continue
-			}
-		case hValue:
-			end := r.valueEnd(p, i)
-			if r.kind != kindNone {
-				r.out.write(p[start:i])
-				r.value(p[i:end], end < len(p))
-				start = end
-			}
-			i = end
-			if i == len(p) {
-				continue
-			}
-			r.kind = kindNone
-			if r.quote == 0 {
-				r.state = hBeforeAttrName
-				continue
-			}
-			r.state = hAfterValue
-		case hAfterValue:
-			switch {
-			case ascii.IsSpace(c):
-				r.state = hBeforeAttrName
-			case c == '/':
-				r.state = hSelfClosing
-			case c == '>':
-				start = r.tagEnd(p, i, start)
-			default:
-				r.state = hBeforeAttrName
-				continue
-			}
-		case hSelfClosing:
-			if c != '>' {
-				r.state = hBeforeAttrName
-				continue
-			}
-			start = r.tagEnd(p, i, start)
 		case hMarkup:
 			switch c {
 			case '-':
@@ -625,8 +515,263 @@ func (r *HTMLRewriter) scan(p []byte) {
 	r.out.write(p[start:])
 }
 
+// markup reads p from p[i] on as long as the state is one of those of
+// text and tags, hData to hSelfClosing, and returns where it stopped, the
+// end of p or the first byte of another state, and the new start of what
+// is to be written. Each state is a label, which the states that can come
+// before it go to, as the HTML standard's tokenizer "switches to" them;
+// r.state is kept up to date on the way, for where markup stops. Each
+// state reads as many bytes at once as it can.
+func (r *HTMLRewriter) markup(p []byte, i, start int) (int, int) {
+	var j int // the end of a name or value
+	switch r.state {
+	case hData:
+		goto data
+	case hTagOpen:
+		goto tagOpen
+	case hEndTagOpen:
+		goto endTagOpen
+	case hTagName:
+		goto tagName
+	case hBeforeAttrName, hAfterAttrName:
+		goto beforeAttrName
+	case hAttrName:
+		j = i
+		goto attrName
+	case hBeforeAttrValue:
+		goto beforeAttrValue
+	case hValue:
+		goto value
+	case hAfterValue:
+		goto afterValue
+	case hSelfClosing:
+		goto selfClosing
+	}
+	return i, start
+
+data:
+	r.state = hData
+	if i == len(p) {
+		return i, start
+	}
+	if p[i] != '<' { // tags often follow one another
+		k := bytes.IndexByte(p[i:], '<')
+		if k < 0 {
+			return len(p), start
+		}
+		i += k
+	}
+	i++
+	r.state = hTagOpen
+tagOpen:
+	if i == len(p) {
+		return i, start
+	}
+	switch c := p[i]; {
+	case ascii.IsAlpha(c):
+		r.startTag(false)
+		goto tagName
+	case c == '!':
+		r.state = hMarkup
+		return i + 1, start
+	case c == '?':
+		r.state = hBogus
+		return i + 1, start
+	case c != '/':
+		goto data
+	}
+	i++
+	r.state = hEndTagOpen
+endTagOpen:
+	if i == len(p) {
+		return i, start
+	}
+	switch c := p[i]; {
+	case ascii.IsAlpha(c):
+		r.startTag(true)
+	case c == '>':
+		i++
+		goto data
+	default:
+		r.state = hBogus
+		return i, start
+	}
+tagName:
+	r.state = hTagName
+	j = i + indexIn(p[i:], &tagNameEnd)
+	if j == len(p) {
+		// The name goes on in the next Write.
+		r.nameLen = keep(r.name[:], r.nameLen, p[i:])
+		return j, start
+	}
+	if !r.endTag {
+		name := p[i:j]
+		if r.nameLen > 0 {
+			r.nameLen = keep(r.name[:], r.nameLen, name)
+			name = kept(r.name[:], r.nameLen)
+		}
+		r.nameEnd(name)
+	}
+	switch i = j + 1; p[j] {
+	case '>':
+		i = j
+		goto tagEnd
+	case '/':
+		goto selfClosing
+	}
+	r.state = hBeforeAttrName
+beforeAttrName: // or after one, as r.state says
+	for i < len(p) && spaceSet[p[i]] {
+		i++
+	}
+	if i == len(p) {
+		return i, start
+	}
+	switch c := p[i]; {
+	case c == '/':
+		i++
+		goto selfClosing
+	case c == '>':
+		goto tagEnd
+	case c == '=' && r.state == hAfterAttrName:
+		i++
+		goto beforeAttrValue
+	}
+	// A new attribute, whose name starts with p[i] even if it is "=".
+	r.attrLen = 0
+	r.state = hAttrName
+	j = i + 1
+attrName:
+	j += indexIn(p[j:], &attrNameEnd)
+	if j == len(p) {
+		// The name goes on in the next Write.
+		r.attrLen = keep(r.attr[:], r.attrLen, p[i:])
+		return j, start
+	}
+	if !r.endTag {
+		name := p[i:j]
+		if r.attrLen > 0 {
+			r.attrLen = keep(r.attr[:], r.attrLen, name)
+			name = kept(r.attr[:], r.attrLen)
+		}
+		r.attrKind = attrKindOf(name)
+	}
+	switch i = j + 1; p[j] {
+	case '=':
+	case '>':
+		i = j
+		goto tagEnd
+	case '/':
+		goto selfClosing
+	default:
+		r.state = hAfterAttrName
+		goto beforeAttrName
+	}
+beforeAttrValue:
+	r.state = hBeforeAttrValue
+	for i < len(p) && spaceSet[p[i]] {
+		i++
+	}
+	if i == len(p) {
+		return i, start
+	}
+	switch c := p[i]; c {
+	case '>':
+		goto tagEnd
+	case '"', '\'':
+		r.quote = c
+		i++
+	default:
+		r.quote = 0
+	}
+	r.beginValue()
+value:
+	if i == len(p) {
+		return i, start
+	}
+	j = r.valueEnd(p, i)
+	if r.kind != kindNone {
+		r.out.write(p[start:i])
+		r.value(p[i:j], j < len(p))
+		start = j
+	}
+	if i = j; i == len(p) {
+		return i, start
+	}
+	r.kind = kindNone
+	if r.quote == 0 {
+		r.state = hBeforeAttrName
+		goto beforeAttrName // which reads p[i]
+	}
+	i++
+	r.state = hAfterValue
+afterValue:
+	if i == len(p) {
+		return i, start
+	}
+	switch c := p[i]; {
+	case c == '/':
+		i++
+		goto selfClosing
+	case c == '>':
+		goto tagEnd
+	case spaceSet[c]:
+		i++
+	}
+	r.state = hBeforeAttrName
+	goto beforeAttrName
+selfClosing:
+	r.state = hSelfClosing
+	if i == len(p) {
+		return i, start
+	}
+	if p[i] != '>' {
+		r.state = hBeforeAttrName
+		goto beforeAttrName
+	}
+tagEnd: // at the ">" that ends a tag, which for most tags is all there is to it
+	if r.out.holding || !r.endTag && r.elem != elemOther {
+		start = r.tagEnd(p, i, start)
+		if r.state != hData {
+			return i + 1, start
+		}
+	}
+	i++
+	goto data
+}
+
+// Sets of bytes for the scanning loops.
+var (
+	spaceSet    = byteSet("\t\n\f\r ")
+	tagNameEnd  = byteSet("\t\n\f\r />")
+	attrNameEnd = byteSet("\t\n\f\r />=")
+	unquotedEnd = byteSet("\t\n\f\r >")
+
+	srcsetSep      = byteSet("\t\n\f\r ,") // between image candidates
+	srcsetURLEnd   = byteSet("\t\n\f\r &") // the end of a URL, or a reference in it
+	srcsetDescStop = byteSet(",(&")        // what matters in descriptors
+)
+
+// indexIn returns the index of the first byte of p in set, or len(p).
+func indexIn(p []byte, set *[256]bool) int {
+	for i, c := range p {
+		if set[c] {
+			return i
+		}
+	}
+	return len(p)
+}
+
+// byteSet returns the set of the bytes of s.
+func byteSet(s string) (set [256]bool) {
+	for i := 0; i < len(s); i++ {
+		set[s[i]] = true
+	}
+	return set
+}
+
 // isTagEnd reports whether c ends a tag name.
-func isTagEnd(c byte) bool { return ascii.IsSpace(c) || c == '/' || c == '>' }
+func isTagEnd(c byte) bool { return tagNameEnd[c] }
 
 // startTag gets ready for a start or end tag.
 func (r *HTMLRewriter) startTag(end bool) {
@@ -634,12 +779,13 @@ func (r *HTMLRewriter) startTag(end bool) {
 	r.equiv, r.content = equivUnseen, contentUnseen
 }
 
-// nameEnd handles the end of a tag name.
-func (r *HTMLRewriter) nameEnd() {
-	if r.endTag || r.nameLen > len(r.name) {
+// nameEnd handles the end of a start tag's name.
+func (r *HTMLRewriter) nameEnd(name []byte) {
+	var lower [len("plaintext")]byte
+	if len(name) < len("xmp") || len(name) > len(lower) {
 		return
 	}
-	switch string(r.name[:r.nameLen]) {
+	switch string(lowerInto(lower[:], name)) {
 	case "meta":
 		r.elem = elemMeta
 	case "script":
@@ -663,12 +809,52 @@ func (r *HTMLRewriter) nameEnd() {
 	}
 }
 
-// addAttr adds c to the attribute name.
-func (r *HTMLRewriter) addAttr(c byte) {
-	if r.attrLen < len(r.attr) {
-		r.attr[r.attrLen] = ascii.Lower(c)
+// attrKindOf returns what an attribute's name says of its value.
+func attrKindOf(name []byte) attrKind {
+	var lower [len("imagesrcset")]byte
+	if len(name) < len("src") || len(name) > len(lower) {
+		return attrOther
 	}
-	r.attrLen++
+	switch string(lowerInto(lower[:], name)) {
+	case "href", "src", "action", "formaction", "poster", "data", "cite", "background", "xlink:href":
+		return attrURL
+	case "srcset", "imagesrcset":
+		return attrSrcset
+	case "style":
+		return attrStyle
+	case "content":
+		return attrContent
+	case "http-equiv":
+		return attrEquiv
+	}
+	return attrOther
+}
+
+// keep adds b to the n bytes of a name kept in buf, as far as they fit,
+// and returns the name's new length.
+func keep(buf []byte, n int, b []byte) int {
+	if n < len(buf) {
+		copy(buf[n:], b)
+	}
+	return n + len(b)
+}
+
+// kept returns the name of length n kept in buf, or nil if it did not fit.
+func kept(buf []byte, n int) []byte {
+	if n > len(buf) {
+		return nil
+	}
+	return buf[:n]
+}
+
+// lowerInto copies b, which must fit, to dst in lower case, and returns
+// the copy.
+func lowerInto(dst, b []byte) []byte {
+	dst = dst[:len(b)]
+	for k, c := range b {
+		dst[k] = ascii.Lower(c)
+	}
+	return dst
 }
 
 // tagEnd handles the ">" at p[i] that ends a tag, and returns the new
@@ -700,30 +886,30 @@ func (r *HTMLRewriter) tagEnd(p []byte, i, start int) int {
 // beginValue gets ready for an attribute value.
 func (r *HTMLRewriter) beginValue() {
 	r.state, r.kind = hValue, kindNone
-	if r.endTag || r.attrLen > len(r.attr) {
+	if r.endTag {
 		return
 	}
-	switch string(r.attr[:r.attrLen]) {
-	case "href", "src", "action", "formaction", "poster", "data", "cite", "background", "xlink:href":
+	switch r.attrKind {
+	case attrURL:
 		r.kind, r.sub = kindURL, urlFirst
 		r.url.reset()
 		r.url.esc = escRef
-	case "srcset", "imagesrcset":
+	case attrSrcset:
 		r.kind, r.sub = kindSrcset, ssSep
 		r.ref.state = refNone
 		r.url.reset()
-		r.url.esc = escRef
-	case "style":
+		r.url.esc = 0 // the first bytes of a URL stop before any "&"
+	case attrStyle:
 		r.kind = kindStyle
 		r.css.reset(true)
-	case "content":
+	case attrContent:
 		if r.elem == elemMeta && r.content == contentUnseen {
 			r.content = contentDone
 			if r.equiv != equivOther {
 				r.kind, r.content = kindContent, contentStart
 			}
 		}
-	case "http-equiv":
+	case attrEquiv:
 		if r.elem == elemMeta && r.equiv == equivUnseen {
 			r.kind, r.equivPos = kindEquiv, 0
 		}
@@ -739,12 +925,10 @@ func (r *HTMLRewriter) valueEnd(p []byte, i int) int {
 		}
 		return len(p)
 	}
-	for j := i; j < len(p); j++ {
-		if ascii.IsSpace(p[j]) || p[j] == '>' {
-			return j
-		}
+	for i < len(p) && !unquotedEnd[p[i]] {
+		i++
 	}
-	return len(p)
+	return i
 }
 
 // value reads v, the next bytes of an attribute value to rewrite;
@@ -763,7 +947,9 @@ func (r *HTMLRewriter) value(v []byte, complete bool) {
 			}
 			r.sub, v = urlRest, v[n:]
 		}
-		r.out.write(v)
+		if len(v) > 0 { // often the URL's first bytes are all of it
+			r.out.write(v)
+		}
 	case kindSrcset:
 		r.srcset(v, complete)
 	case kindStyle:
@@ -778,7 +964,7 @@ func (r *HTMLRewriter) value(v []byte, complete bool) {
 		}
 		r.out.write(v)
 		if complete {
-			r.content, r.contentEnd = contentDone, len(r.out.hold)
+			r.content, r.contentEnd = contentDone, r.out.held()
 		}
 	case kindEquiv:
 		for _, c := range v {
@@ -835,10 +1021,7 @@ func (r *HTMLRewriter) srcset(v []byte, complete bool) {
 		}
 		if r.sub == ssLook {
 			r.out.write(v[start:i])
-			j := i
-			for j < len(v) && j-i < lookScan && !ascii.IsSpace(v[j]) && v[j] != '&' {
-				j++
-			}
+			j := i + indexIn(v[i:min(len(v), i+lookScan)], &srcsetURLEnd)
 			end := lookMore
 			switch {
 			case j-i == lookScan:
@@ -858,6 +1041,10 @@ func (r *HTMLRewriter) srcset(v []byte, complete bool) {
 			}
 			continue
 		}
+		if i = r.srcsetSkip(v, i); i == len(v) {
+			break
+		}
+		c = v[i]
 		if c == '&' {
 			r.ref.begin()
 			i++
@@ -873,6 +1060,36 @@ func (r *HTMLRewriter) srcset(v []byte, complete bool) {
 		// The value ends where the previous Write did.
 		r.url.finish(&r.out, true)
 	}
+}
+
+// srcsetSkip returns the index of the first byte of v from v[i] on that
+// srcsetStep does more with than read it, or that starts a character
+// reference.
+func (r *HTMLRewriter) srcsetSkip(v []byte, i int) int {
+	switch r.sub {
+	case ssSep:
+		for i < len(v) && srcsetSep[v[i]] {
+			i++
+		}
+	case ssURL:
+		j := i
+		for j < len(v) && !srcsetURLEnd[v[j]] {
+			j++
+		}
+		if j > i {
+			r.comma = v[j-1] == ','
+		}
+		return j
+	case ssDesc:
+		for i < len(v) && !srcsetDescStop[v[i]] {
+			i++
+		}
+	case ssParen:
+		for i < len(v) && v[i] != ')' && v[i] != '&' {
+			i++
+		}
+	}
+	return i
 }
 
 // srcsetStep reads c, the next character of a srcset value: a byte, or the
@@ -924,8 +1141,8 @@ func (r *HTMLRewriter) writeMeta() {
 				k++
 			}
 			u := h[k:e]
-			n := min(len(u), r.url.links.window())
-			if d := r.url.links.decide(u[:n], n == len(u), escRef); d.verdict == rewritten {
+			n := min(len(u), r.url.rules.window())
+			if d := r.url.rules.decide(u[:n], n == len(u), escRef); d.verdict == rewritten {
 				r.out.write(h[:k])
 				r.url.write(&r.out, d, h[k:])
 				return

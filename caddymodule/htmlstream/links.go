@@ -1,6 +1,7 @@
 package htmlstream
 
 import (
+	"bytes"
 	"io"
 	"strings"
 
@@ -128,6 +129,77 @@ var (
 	prefixedURL = decision{verdict: rewritten, prefix: true}
 )
 
+// linkRules are Links made ready for deciding on URLs: what decide needs
+// to know of the origins is worked out once, for the first few of them,
+// rather than for every URL.
+type linkRules struct {
+	*Links
+	schemeLen int              // the length of the longest scheme of Origins
+	origins   [maxReady]origin // the first maxReady Origins, read
+}
+
+// maxReady is how many origins linkRules reads in advance; the others are
+// read for every URL that needs them.
+const maxReady = 4
+
+// origin is one of Links.Origins, read.
+type origin struct {
+	ok     bool   // it is scheme://host[:port] with a valid port; else it never matches
+	scheme string // without "://"
+	host   string
+	port   int // the port, or if there is none the default port of scheme
+	def    int // the default port of scheme
+}
+
+func (r *linkRules) init(l *Links) {
+	r.Links = l
+	r.schemeLen = 0
+	for k, o := range l.Origins {
+		if s, _, ok := strings.Cut(o, "://"); ok {
+			r.schemeLen = max(r.schemeLen, len(s))
+		}
+		if k < len(r.origins) {
+			r.origins[k] = readOrigin(o)
+		}
+	}
+}
+
+// origin returns Origins[k], read.
+func (r *linkRules) origin(k int) origin {
+	if k < len(r.origins) {
+		return r.origins[k]
+	}
+	return readOrigin(r.Origins[k])
+}
+
+// readOrigin reads o, an origin.
+func readOrigin(o string) origin {
+	scheme, hostport, ok := strings.Cut(o, "://")
+	if !ok {
+		return origin{}
+	}
+	hostport = strings.TrimSuffix(hostport, "/")
+	host, port := hostport, -1
+	if i := strings.LastIndexByte(hostport, ':'); i > strings.LastIndexByte(hostport, ']') {
+		host, port = hostport[:i], atoi(hostport[i+1:])
+		if port < 0 {
+			return origin{}
+		}
+	}
+	def := defaultPort(scheme)
+	if port < 0 {
+		port = def
+	}
+	return origin{ok: true, scheme: scheme, host: host, port: port, def: def}
+}
+
+// decide is linkRules.decide, for Links not made ready in advance.
+func (l *Links) decide(u []byte, complete bool, esc escapes) decision {
+	var r linkRules
+	r.init(l)
+	return r.decide(u, complete, esc)
+}
+
 // decide decides what becomes of the URL whose first bytes are u, which
 // does not start with whitespace; complete says whether u is the whole URL.
 // It only returns undecided when u is incomplete and the bytes that follow
@@ -135,16 +207,12 @@ var (
 // starts with bytes it has decided on. Escapes are not decoded: the bytes
 // after the first escape in u could be anything, so if they are needed
 // the URL is left unchanged.
-func (l *Links) decide(u []byte, complete bool, esc escapes) decision {
-	if esc != 0 {
-		for k, c := range u {
-			if c == '&' && esc&escRef != 0 || c == '\\' && esc&escCSS != 0 {
-				if d := l.decide(u[:k], false, 0); d.verdict != undecided {
-					return d
-				}
-				return keepURL
-			}
+func (l *linkRules) decide(u []byte, complete bool, esc escapes) decision {
+	if k := escapeIndex(u, esc); k >= 0 {
+		if d := l.decide(u[:k], false, 0); d.verdict != undecided {
+			return d
 		}
+		return keepURL
 	}
 	if len(u) == 0 {
 		if complete {
@@ -179,15 +247,29 @@ func (l *Links) decide(u []byte, complete bool, esc escapes) decision {
 	return keepURL
 }
 
-// absolute decides on u, which starts with a letter: a URL with a scheme
-// or a relative path.
-func (l *Links) absolute(u []byte, complete bool) decision {
-	longest := 0
-	for _, o := range l.Origins {
-		if s, _, ok := strings.Cut(o, "://"); ok {
-			longest = max(longest, len(s))
+// escapeIndex returns the index of the first byte of u that may start one
+// of the escapes esc, or -1.
+func escapeIndex(u []byte, esc escapes) int {
+	switch esc {
+	case 0:
+		return -1
+	case escRef:
+		return bytes.IndexByte(u, '&')
+	case escCSS:
+		return bytes.IndexByte(u, '\\')
+	}
+	for k, c := range u {
+		if c == '&' || c == '\\' {
+			return k
 		}
 	}
+	return -1
+}
+
+// absolute decides on u, which starts with a letter: a URL with a scheme
+// or a relative path.
+func (l *linkRules) absolute(u []byte, complete bool) decision {
+	longest := l.schemeLen
 	k := 1
 	for k < len(u) && k <= longest && isSchemeChar(u[k]) {
 		k++
@@ -220,14 +302,14 @@ func (l *Links) absolute(u []byte, complete bool) decision {
 
 // ownOrigin decides on u, whose host starts at u[j], when it has scheme,
 // or when it is protocol-relative and scheme is nil.
-func (l *Links) ownOrigin(u []byte, j int, scheme []byte, complete bool) decision {
+func (l *linkRules) ownOrigin(u []byte, j int, scheme []byte, complete bool) decision {
 	more := false
-	for _, o := range l.Origins {
-		oscheme, hostport, ok := strings.Cut(o, "://")
-		if !ok || scheme != nil && !ascii.EqualFold(scheme, oscheme) {
+	for k := range l.Origins {
+		o := l.origin(k)
+		if !o.ok || scheme != nil && !ascii.EqualFold(scheme, o.scheme) {
 			continue
 		}
-		end, t := matchAuthority(u[j:], strings.TrimSuffix(hostport, "/"), oscheme, complete)
+		end, t := matchAuthority(u[j:], o, complete)
 		switch t {
 		case yes:
 			return l.ownPath(u, j+end, complete)
@@ -242,18 +324,12 @@ func (l *Links) ownOrigin(u []byte, j int, scheme []byte, complete bool) decisio
 }
 
 // matchAuthority reports whether a, the part of a URL after "scheme://" or
-// "//", starts with the host and port of an origin with scheme, hostport,
-// and if so where the authority ends. A URL's port matches when it is the
-// origin's, either may be left out when it is the scheme's default one;
-// a protocol-relative URL without a port matches an origin without one.
-func matchAuthority(a []byte, hostport, scheme string, complete bool) (int, tri) {
-	host, oport := hostport, -1
-	if i := strings.LastIndexByte(hostport, ':'); i > strings.LastIndexByte(hostport, ']') {
-		host, oport = hostport[:i], atoi(hostport[i+1:])
-		if oport < 0 {
-			return 0, no
-		}
-	}
+// "//", starts with the host and port of origin o, and if so where the
+// authority ends. A URL's port matches when it is the origin's, either may
+// be left out when it is the scheme's default one; a protocol-relative URL
+// without a port matches an origin without one.
+func matchAuthority(a []byte, o origin, complete bool) (int, tri) {
+	host := o.host
 	if len(a) < len(host) {
 		if !complete && ascii.HasPrefixFold(host, a) {
 			return 0, maybe
@@ -284,21 +360,17 @@ func matchAuthority(a []byte, hostport, scheme string, complete bool) (int, tri)
 	}
 	// A missing port is the default one: the scheme's, or for a
 	// protocol-relative URL the page's, taken to be the origin's.
-	def := defaultPort(scheme)
-	if oport < 0 {
-		oport = def
-	}
 	if port < 0 {
-		port = def
+		port = o.def
 	}
-	if port != oport {
+	if port != o.port {
 		return 0, no
 	}
 	return i, yes
 }
 
 // ownPath decides on the own URL u whose path starts at u[p].
-func (l *Links) ownPath(u []byte, p int, complete bool) decision {
+func (l *linkRules) ownPath(u []byte, p int, complete bool) decision {
 	if p == len(u) && !complete {
 		return needMore
 	}
@@ -329,7 +401,7 @@ func (l *Links) ownPath(u []byte, p int, complete bool) decision {
 
 // own reports whether the root-relative path p is at Prefix or under one
 // of the Keep prefixes.
-func (l *Links) own(p []byte, complete bool) tri {
+func (l *linkRules) own(p []byte, complete bool) tri {
 	t := no
 	n := len(l.Prefix)
 	switch {
@@ -409,15 +481,15 @@ func isAuthorityEnd(c byte) bool { return isSlash(c) || c == '?' || c == '#' || 
 // can tell what becomes of the URL, then writes them, rewritten or not. At
 // most Links.window bytes are held.
 type urlLook struct {
-	links   *Links
+	rules   linkRules
 	prefix  []byte  // links.Prefix
-	esc     escapes // escapes in the text the URL is written in
+	esc     escapes // escapes that may be among the bytes take is given
 	started bool    // the URL's leading whitespace is behind
 	buf     []byte  // the bytes held back, at most cap(buf)
 }
 
 func (l *urlLook) init(links *Links) {
-	l.links = links
+	l.rules.init(links)
 	l.prefix = []byte(links.Prefix)
 	l.buf = make([]byte, 0, links.window())
 }
@@ -441,7 +513,9 @@ func (l *urlLook) take(o *output, v []byte, end lookEnd) (n int, done bool) {
 		for n < len(v) && ascii.IsSpace(v[n]) {
 			n++
 		}
-		o.write(v[:n])
+		if n > 0 {
+			o.write(v[:n])
+		}
 		if n == len(v) {
 			return n, end != lookMore
 		}
@@ -457,7 +531,7 @@ func (l *urlLook) take(o *output, v []byte, end lookEnd) (n int, done bool) {
 		w = l.buf
 	}
 	n += k
-	d := l.links.decide(w, end == lookComplete && k == len(v), l.esc)
+	d := l.rules.decide(w, end == lookComplete && k == len(v), l.esc)
 	if d.verdict == undecided {
 		switch {
 		case end == lookEscape && k == len(v):
@@ -480,7 +554,7 @@ func (l *urlLook) take(o *output, v []byte, end lookEnd) (n int, done bool) {
 func (l *urlLook) finish(o *output, complete bool) {
 	d := keepURL
 	if complete {
-		d = l.links.decide(l.buf, true, l.esc)
+		d = l.rules.decide(l.buf, true, l.esc)
 	}
 	l.write(o, d, l.buf)
 }
@@ -530,11 +604,13 @@ const (
 const maxMetaHold = 4 << 10
 
 // output writes to an underlying writer through a buffer, keeping the
-// first error. On request, it holds back what it is given instead.
+// first error. On request, it holds back what it is given instead: while
+// it holds back, buf is the hold buffer and the buffer waits in other, so
+// that write appends to buf either way.
 type output struct {
 	w       io.Writer
-	buf     []byte
-	hold    []byte
+	buf     []byte // the buffer, or the hold buffer while holding
+	other   []byte // the hold buffer, or the buffer while holding
 	holding bool
 	err     error
 }
@@ -544,20 +620,29 @@ func (o *output) init(w io.Writer) {
 	o.buf = make([]byte, 0, outBufSize)
 }
 
-// write writes b, or holds it back.
+// write writes b, or holds it back. The common case, b fits in buf, is
+// small enough to be inlined into the scanning loops. After an error,
+// what is appended to the buffer is never written.
 func (o *output) write(b []byte) {
+	if len(b) >= cap(o.buf)-len(o.buf) {
+		o.writeSlow(b)
+		return
+	}
+	o.buf = append(o.buf, b...)
+}
+
+// writeSlow is write when b does not fit in buf.
+func (o *output) writeSlow(b []byte) {
 	if len(b) == 0 || o.err != nil {
 		return
 	}
 	if o.holding {
-		if len(o.hold)+len(b) <= maxMetaHold {
-			o.hold = append(o.hold, b...)
+		if len(o.buf)+len(b) <= maxMetaHold {
+			o.buf = append(o.buf, b...)
 			return
 		}
 		// Too much to hold: give up and write everything.
-		o.holding = false
-		o.write(o.hold)
-		o.hold = o.hold[:0]
+		o.write(o.stopHolding())
 	}
 	if len(b) >= outDirect {
 		o.flush()
@@ -574,27 +659,46 @@ func (o *output) write(b []byte) {
 
 // flush writes the buffer.
 func (o *output) flush() {
-	if len(o.buf) > 0 && o.err == nil {
-		_, o.err = o.w.Write(o.buf)
+	buf := &o.buf
+	if o.holding {
+		buf = &o.other
 	}
-	o.buf = o.buf[:0]
+	if len(*buf) > 0 && o.err == nil {
+		_, o.err = o.w.Write(*buf)
+	}
+	*buf = (*buf)[:0]
 }
 
 // startHolding holds back what is written from now on, at most maxMetaHold
 // bytes; after that, holding stops and everything is written.
 func (o *output) startHolding() {
-	if o.hold == nil {
-		o.hold = make([]byte, 0, maxMetaHold)
+	if o.holding {
+		o.buf = o.buf[:0]
+		return
 	}
-	o.hold = o.hold[:0]
+	if o.other == nil {
+		o.other = make([]byte, 0, maxMetaHold)
+	}
+	o.buf, o.other = o.other[:0], o.buf
 	o.holding = true
+}
+
+// held returns how many bytes are held back.
+func (o *output) held() int {
+	if o.holding {
+		return len(o.buf)
+	}
+	return 0
 }
 
 // stopHolding stops holding back and returns what was held, which is
 // valid until the next startHolding.
 func (o *output) stopHolding() []byte {
+	if !o.holding {
+		return nil
+	}
+	h := o.buf
+	o.buf, o.other = o.other, h[:0]
 	o.holding = false
-	h := o.hold
-	o.hold = o.hold[:0]
 	return h
 }

@@ -621,3 +621,32 @@ func TestChainedWithInjector(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestBenchDocumentsInChunks feeds the benchmark documents to the rewriters
+// in chunks of every size from 1 byte to 17, and of a few larger sizes, and
+// checks that the output is the same as in one Write, with the rewriters
+// holding back no more than they may after every chunk.
+func TestBenchDocumentsInChunks(t *testing.T) {
+	sizes := []int{100, 1000, 4096, 32 << 10}
+	for n := 17; n >= 1; n-- {
+		sizes = append([]int{n}, sizes...)
+	}
+	for _, kind := range []string{"html", "css"} {
+		doc := benchHTML(64 << 10)
+		if kind == "css" {
+			doc = benchCSS(64 << 10)
+		}
+		for _, links := range []*Links{goldenLinks, testLinks, fuzzOriginLinks} {
+			want := rewriteChunks(t, kind, links, doc)
+			for _, size := range sizes {
+				var chunks [][]byte
+				for i := 0; i < len(doc); i += size {
+					chunks = append(chunks, doc[i:min(i+size, len(doc))])
+				}
+				if got := rewriteChunks(t, kind, links, chunks...); !bytes.Equal(got, want) {
+					t.Fatalf("%s, links %+v, in chunks of %d bytes: output differs from one Write's", kind, *links, size)
+				}
+			}
+		}
+	}
+}
