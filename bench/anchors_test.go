@@ -152,7 +152,7 @@ func TestApacheAnchorIsSkippedWhenApacheIsMissing(t *testing.T) {
 
 func TestServerCPUOfATreeCountsItsChildren(t *testing.T) {
 	// A shell that starts two children busy for a while and waits.
-	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done & sleep 5 & wait")
+	cmd := exec.Command("sh", "-c", "while :; do :; done & sleep 30 & wait")
 	procs := &processes{}
 	defer procs.stopAll()
 	if err := procs.start(cmd, filepath.Join(t.TempDir(), "log"), syscall.SIGKILL); err != nil {
@@ -170,16 +170,23 @@ func TestServerCPUOfATreeCountsItsChildren(t *testing.T) {
 	if len(kids) != 2 {
 		t.Fatalf("children %v, want 2", kids)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The busy child runs until killed: wait, on a loaded machine, until
+	// the kernel has counted some of its time (clock ticks of 10 ms).
 	s := &server{pid: cmd.Process.Pid}
-	alone, err := serverCPU(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.tree = true
-	tree, err := serverCPU(s)
-	if err != nil {
-		t.Fatal(err)
+	var alone, tree time.Duration
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		s.tree = false
+		if alone, err = serverCPU(s); err != nil {
+			t.Fatal(err)
+		}
+		s.tree = true
+		if tree, err = serverCPU(s); err != nil {
+			t.Fatal(err)
+		}
+		if tree > alone || time.Now().After(deadline) {
+			break
+		}
 	}
 	if tree <= alone {
 		t.Errorf("CPU of the tree %v, not more than that of its parent alone, %v", tree, alone)

@@ -208,11 +208,13 @@ func (l *Links) decide(u []byte, complete bool, esc escapes) decision {
 // after the first escape in u could be anything, so if they are needed
 // the URL is left unchanged.
 func (l *linkRules) decide(u []byte, complete bool, esc escapes) decision {
-	if k := escapeIndex(u, esc); k >= 0 {
-		if d := l.decide(u[:k], false, 0); d.verdict != undecided {
-			return d
+	if esc != 0 {
+		if k := escapeIndex(u, esc); k >= 0 {
+			if d := l.decide(u[:k], false, 0); d.verdict != undecided {
+				return d
+			}
+			return keepURL
 		}
-		return keepURL
 	}
 	if len(u) == 0 {
 		if complete {
@@ -251,8 +253,6 @@ func (l *linkRules) decide(u []byte, complete bool, esc escapes) decision {
 // of the escapes esc, or -1.
 func escapeIndex(u []byte, esc escapes) int {
 	switch esc {
-	case 0:
-		return -1
 	case escRef:
 		return bytes.IndexByte(u, '&')
 	case escCSS:
