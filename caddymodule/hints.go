@@ -47,13 +47,7 @@ type missingSummary struct {
 func (s *missingSummary) note(logger *zap.Logger, r *http.Request, sessionCookie string) {
 	s.mu.Lock()
 	s.count++
-	for _, line := range r.Header["Cookie"] {
-		for p := range cookies.Pairs(line) {
-			if len(s.names) < maxHintCookies && !slices.Contains(s.names, p.Name) {
-				s.names = append(s.names, p.Name)
-			}
-		}
-	}
+	s.names = cookieNames(r, s.names)
 	t := time.Now()
 	if t.Sub(s.logged) < missingSummaryEvery {
 		s.mu.Unlock()
@@ -97,17 +91,22 @@ func (h *Handler) hintSession(r *http.Request, err error) {
 				zap.String("session_cookie", h.sessionCookie), zap.String("host", r.Host))
 		}
 	default:
-		var names []string
-		for _, line := range r.Header["Cookie"] {
-			for p := range cookies.Pairs(line) {
-				if len(names) < maxHintCookies && !slices.Contains(names, p.Name) {
-					names = append(names, p.Name)
-				}
-			}
-		}
-		if len(names) > 0 && h.hints.otherCookies.CompareAndSwap(false, true) {
+		if names := cookieNames(r, nil); len(names) > 0 && h.hints.otherCookies.CompareAndSwap(false, true) {
 			h.logger.Warn("a page of an app came with cookies, but none named session.cookie: if the Helpdesk's session cookie has another name, set session.cookie to it",
 				zap.String("session_cookie", h.sessionCookie), zap.Strings("cookie_names", names), zap.String("host", r.Host))
 		}
 	}
+}
+
+// cookieNames adds to names, up to maxHintCookies, the names of the
+// cookies r carries that it lacks; values are never read.
+func cookieNames(r *http.Request, names []string) []string {
+	for _, line := range r.Header["Cookie"] {
+		for p := range cookies.Pairs(line) {
+			if len(names) < maxHintCookies && !slices.Contains(names, p.Name) {
+				names = append(names, p.Name)
+			}
+		}
+	}
+	return names
 }
