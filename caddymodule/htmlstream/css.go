@@ -45,32 +45,36 @@ func NewCSSRewriter(w io.Writer, links *Links) *CSSRewriter {
 }
 
 // Write implements io.Writer. It returns len(p) on success: bytes held
-// back until their meaning is known count as written.
+// back until their meaning is known count as written. It writes on as
+// HTMLRewriter's Write does.
 func (r *CSSRewriter) Write(p []byte) (int, error) {
 	if r.out.err != nil {
 		return 0, r.out.err
 	}
+	r.out.begin()
 	r.css.write(p)
-	r.out.flush()
+	r.out.release()
 	if r.out.err != nil {
 		return 0, r.out.err
 	}
 	return len(p), nil
 }
 
-// Flush returns the underlying writer's error, if any. Every Write writes
-// all it can on: all that is held back is the start of a URL that may or
-// may not be rewritten, which cannot be written before the bytes that
-// follow it. Flush does not flush the underlying writer.
+// Flush writes on all it can, and returns the underlying writer's error,
+// if any: all that is held back is the start of a URL that may or may not
+// be rewritten, which cannot be written before the bytes that follow it.
+// Flush does not flush the underlying writer.
 func (r *CSSRewriter) Flush() error {
+	r.out.end()
 	return r.out.err
 }
 
 // Close writes what is held back, rewritten if the style sheet ends
 // where a URL would, and does not close the underlying writer.
 func (r *CSSRewriter) Close() error {
+	r.out.begin()
 	r.css.end(true)
-	r.out.flush()
+	r.out.end()
 	return r.out.err
 }
 

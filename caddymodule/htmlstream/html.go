@@ -225,26 +225,31 @@ func NewHTMLRewriter(w io.Writer, links *Links) *HTMLRewriter {
 }
 
 // Write implements io.Writer. It returns len(p) on success: bytes held
-// back until their meaning is known count as written.
+// back until their meaning is known count as written. What it has
+// rewritten it writes on in pieces of up to 32 KB, the rest at the next
+// Flush or Close; an error of the underlying writer shows at the Write,
+// Flush or Close that meets it, and at every one after.
 func (r *HTMLRewriter) Write(p []byte) (int, error) {
 	if r.out.err != nil {
 		return 0, r.out.err
 	}
+	r.out.begin()
 	r.scan(p)
-	r.out.flush()
+	r.out.release()
 	if r.out.err != nil {
 		return 0, r.out.err
 	}
 	return len(p), nil
 }
 
-// Flush returns the underlying writer's error, if any. Every Write writes
-// all it can on: all that is held back is what cannot be written before
-// the bytes that follow it, the start of a URL that may or may not be
+// Flush writes on all it can, and returns the underlying writer's error,
+// if any: all that is held back is what cannot be written before the
+// bytes that follow it, the start of a URL that may or may not be
 // rewritten, "</sty" at the end of a style element's text, or a meta
 // element whose http-equiv may still come. Flush does not flush the
 // underlying writer.
 func (r *HTMLRewriter) Flush() error {
+	r.out.end()
 	return r.out.err
 }
 
@@ -253,6 +258,7 @@ func (r *HTMLRewriter) Flush() error {
 // tag, so what is held back of it is written unchanged; one that ends in
 // the text of a style element ends that text.
 func (r *HTMLRewriter) Close() error {
+	r.out.begin()
 	switch r.state {
 	case hValue:
 		r.endValue(false)
@@ -265,7 +271,7 @@ func (r *HTMLRewriter) Close() error {
 		r.out.write(r.out.stopHolding())
 	}
 	r.state = hPlaintext
-	r.out.flush()
+	r.out.end()
 	return r.out.err
 }
 

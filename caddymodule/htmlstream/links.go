@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
@@ -591,13 +592,19 @@ func (l *urlLook) held() int { return len(l.buf) }
 // buffer of outBufSize bytes, so that the underlying writer sees a few
 // large writes rather than one for every piece between two rewritten
 // URLs: each write to a client costs a system call, and a chunk header when
-// the response is chunked. The buffer is emptied at the end of every Write,
-// and is the one allocation of a rewriter that does not depend on the
-// document.
+// the response is chunked, where each write of the rewriter's became a
+// chunk of its own and two system calls. What the buffer holds waits for
+// the next Write, a Flush or Close, as it would in the client connection's
+// own buffer. It comes from outBuffers when there is something to write
+// and goes back once it is empty, so a rewriter that has flushed holds
+// none.
 const (
 	outBufSize = 32 << 10
 	outDirect  = outBufSize
 )
+
+// outBuffers holds the output buffers of rewriters between writes.
+var outBuffers = sync.Pool{New: func() any { return new([outBufSize]byte) }}
 
 // maxMetaHold is the most bytes an output holds back on request, for a meta
 // element whose http-equiv attribute may come after its content.
@@ -617,7 +624,36 @@ type output struct {
 
 func (o *output) init(w io.Writer) {
 	o.w = w
-	o.buf = make([]byte, 0, outBufSize)
+}
+
+// begin gives the output its buffer, if it has none, before a Write or
+// Close.
+func (o *output) begin() {
+	out := &o.buf
+	if o.holding {
+		out = &o.other
+	}
+	if *out == nil {
+		*out = outBuffers.Get().(*[outBufSize]byte)[:0]
+	}
+}
+
+// release gives the buffer back if it is empty.
+func (o *output) release() {
+	out := &o.buf
+	if o.holding {
+		out = &o.other
+	}
+	if len(*out) == 0 && cap(*out) == outBufSize {
+		outBuffers.Put((*[outBufSize]byte)((*out)[:outBufSize]))
+		*out = nil
+	}
+}
+
+// end writes what the buffer holds and gives it back.
+func (o *output) end() {
+	o.flush()
+	o.release()
 }
 
 // write writes b, or holds it back. The common case, b fits in buf, is

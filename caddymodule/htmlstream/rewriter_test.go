@@ -3,6 +3,7 @@ package htmlstream
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -583,12 +584,21 @@ var errLinksBroken = errors.New("broken pipe")
 
 func (errLinksWriter) Write([]byte) (int, error) { return 0, errLinksBroken }
 
+// TestRewriterWriteError checks that the underlying writer's error shows
+// at the Write that meets it, which a Write of more than the output
+// buffer does, or else at the next Flush; and then at every call.
 func TestRewriterWriteError(t *testing.T) {
 	for _, kind := range []string{"html", "css"} {
-		for _, input := range []string{`<a href="/x">`, "x", strings.Repeat("x", 5000)} {
+		for _, input := range []string{`<a href="/x">`, "x", strings.Repeat("x", 5000), strings.Repeat("x", outBufSize+1)} {
 			r := newRewriter(kind, errLinksWriter{}, goldenLinks)
-			if _, err := io.WriteString(r, input); !errors.Is(err, errLinksBroken) {
+			_, err := io.WriteString(r, input)
+			if len(input) > outBufSize && !errors.Is(err, errLinksBroken) {
 				t.Errorf("%s: Write(%.20q) error = %v, want %v", kind, input, err, errLinksBroken)
+			}
+			if err == nil {
+				if err := r.Flush(); !errors.Is(err, errLinksBroken) {
+					t.Errorf("%s: Flush after Write(%.20q) error = %v, want %v", kind, input, err, errLinksBroken)
+				}
 			}
 			if _, err := io.WriteString(r, "more"); !errors.Is(err, errLinksBroken) {
 				t.Errorf("%s: Write after error = %v, want %v", kind, err, errLinksBroken)
@@ -648,5 +658,41 @@ func TestBenchDocumentsInChunks(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRewritersShareNoBuffer runs every golden case in several goroutines
+// at once, each writing in pieces of its own sizes: rewriters take their output
+// buffers from a pool for each Write, and one still writing into a buffer
+// that another has been given would mix their documents.
+func TestRewritersShareNoBuffer(t *testing.T) {
+	cases := linksCases(t)
+	want := make([][]byte, len(cases))
+	inputs := make([][]byte, len(cases))
+	for i, gc := range cases {
+		var err error
+		if inputs[i], err = os.ReadFile(gc.input); err != nil {
+			t.Fatal(err)
+		}
+		if want[i], err = os.ReadFile(gc.golden); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for g := range 8 {
+		t.Run(fmt.Sprint(g), func(t *testing.T) {
+			t.Parallel()
+			for round := range 20 {
+				size := 1 + (g*7+round*13)%97
+				for i, gc := range cases {
+					var chunks [][]byte
+					for in := inputs[i]; len(in) > 0; in = in[min(size, len(in)):] {
+						chunks = append(chunks, in[:min(size, len(in))])
+					}
+					if got := rewriteChunks(t, gc.kind, goldenLinks, chunks...); !bytes.Equal(got, want[i]) {
+						t.Fatalf("%s.%s in pieces of %d: output differs from %s:\n%s", gc.name, gc.kind, size, gc.golden, got)
+					}
+				}
+			}
+		})
 	}
 }
