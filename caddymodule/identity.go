@@ -97,8 +97,12 @@ type identityField struct {
 	claim func(*session.Mapping) *string
 }
 
-// identityFields is the number of identity headers.
-const identityFields = len(identityTable)
+// identityFields is the number of identity headers, identityTable's
+// length: a constant of its own, as identity's arrays are sized by it.
+const identityFields = 6
+
+// The build fails unless identityFields is identityTable's length.
+var _ = [1]struct{}{}[len(identityTable)-identityFields]
 
 // identityOff switches one identity header off.
 const identityOff = "off"
@@ -165,11 +169,20 @@ type identity struct {
 	// the request came from a page of it; the transport then gives the
 	// upstream its own.
 	origin string
+	// values backs the identity headers' values; prefix the value of
+	// X-Forwarded-Prefix. One allocation holds them with the identity.
+	values [identityFields]string
+	prefix [1]string
 }
 
-// identityKey is the request context key of the identity that an
-// appTransport sets in the headers of the request it sends.
-type identityKey struct{}
+// identityVar is the name of the request variable (Caddy's vars, which
+// every request's context already holds) that carries the identity to
+// an appTransport, which sets it in the headers of the request it sends.
+const identityVar = "helpdesk_apps.identity"
+
+// String gives the app's id, and nothing of the user's identity, to a
+// placeholder or log that reads the variable.
+func (id *identity) String() string { return id.app.ID }
 
 // stripIdentity deletes every header whose normalised name is in
 // identityStrip.
@@ -184,6 +197,15 @@ func (s *site) stripIdentity(hdr http.Header) {
 	}
 }
 
+// fill reads the values of the identity headers from the claims and the
+// assertion, once: set, which may run again for a request sent again,
+// only reads them.
+func (id *identity) fill() {
+	for i, field := range identityTable {
+		id.values[i] = field.value(id)
+	}
+}
+
 // set deletes from hdr every header that could pass for an identity
 // header, then sets the configured ones from the verified claims.
 func (id *identity) set(hdr http.Header) {
@@ -192,13 +214,9 @@ func (id *identity) set(hdr http.Header) {
 	// One array holds every value; each header gets a slice of it whose
 	// capacity ends at its own value, so that adding to one header cannot
 	// overwrite another.
-	values := make([]string, 0, identityFields)
-	for _, field := range identityTable {
-		name, value := *field.header(ih), field.value(id)
-		if name != identityOff && value != "" {
-			values = append(values, value)
-			n := len(values)
-			hdr[name] = values[n-1 : n : n]
+	for i, field := range identityTable {
+		if name := *field.header(ih); name != identityOff && id.values[i] != "" {
+			hdr[name] = id.values[i : i+1 : i+1]
 		}
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/helpdeskapps/gateway/caddymodule/assertion"
+	"github.com/helpdeskapps/gateway/caddymodule/session"
 )
 
 func TestIdentityHeadersComeOnlyFromVerifiedClaims(t *testing.T) {
@@ -231,6 +233,24 @@ func TestIdentityHeaderOffInAnyCase(t *testing.T) {
 		}
 		if got.Name != identityOff {
 			t.Errorf("name %s resolved to header %q; want it off", off, got.Name)
+		}
+	}
+}
+
+// TestIdentityVariableShowsNoIdentity: the request variable that carries
+// the identity to the transport is readable by placeholders and logs
+// ({http.vars.helpdesk_apps.identity}); it must give them the app's id,
+// never the user's identity or the assertion.
+func TestIdentityVariableShowsNoIdentity(t *testing.T) {
+	id := &identity{
+		app:       &App{AppConfig: AppConfig{ID: "crm"}},
+		claims:    session.Claims{UserID: "u-42", Name: "Ann Agent", Email: "ann@example.com", Role: "agent", Division: "7"},
+		assertion: "eyJhbGciOiJFUzI1NiJ9.secret.signature",
+	}
+	id.fill()
+	for _, got := range []string{caddy.ToString(id), fmt.Sprint(id), fmt.Sprintf("%v", id)} {
+		if got != "crm" {
+			t.Errorf("the identity variable reads %q, want the app's id", got)
 		}
 	}
 }

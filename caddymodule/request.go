@@ -114,9 +114,10 @@ func (h *Handler) prepare(r *http.Request, app *App, rawPath string, claims sess
 			return r, caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("signing assertion: %w", err))
 		}
 	}
+	id.fill()
 	if app.backend.identityInTransport {
 		h.stripIdentity(r.Header)
-		r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
+		caddyhttp.SetVar(r.Context(), identityVar, id)
 	} else {
 		id.set(r.Header)
 	}
@@ -131,7 +132,8 @@ func (h *Handler) prepare(r *http.Request, app *App, rawPath string, claims sess
 		r = withOriginalURL(r)
 	}
 	if app.host == "" {
-		r.Header.Set(forwardedPrefix, app.prefix)
+		id.prefix[0] = app.prefix
+		r.Header[forwardedPrefix] = id.prefix[:]
 	} else {
 		// The app has its host to itself: no prefix, and none a client
 		// may claim.

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
@@ -69,7 +70,7 @@ func (t appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.upstreamHost {
 		req.Host = req.URL.Host
 	}
-	id, _ := req.Context().Value(identityKey{}).(*identity)
+	id, _ := caddyhttp.GetVar(req.Context(), identityVar).(*identity)
 	if id == nil {
 		return t.HTTPTransport.RoundTrip(req)
 	}
