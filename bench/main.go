@@ -56,8 +56,8 @@ type config struct {
 	// from both servers during the first measured round of profileScenario.
 	cpuProfile, profileScenario string
 	// noIdentity switches the gateway's identity headers off, to measure
-	// what they cost.
-	noIdentity bool
+	// what they cost; noAssertion only X-Helpdesk-Assertion.
+	noIdentity, noAssertion bool
 	// anchors runs the anchors of the json and rewrite scenarios; apache is
 	// the Apache httpd binary of the rewrite scenario's.
 	anchors bool
@@ -104,6 +104,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of both servers to <prefix>plain.pprof and <prefix>gateway.pprof")
 	profileScenario := flag.String("profile", "", `scenario whose first round is profiled: "json", "page", "rewrite" or "rs256" (default json)`)
 	identity := flag.Bool("identity", true, "send the identity headers and assertion to the upstream, as the gateway does by default; -identity=false measures what they cost")
+	assertion := flag.Bool("assertion", true, "send X-Helpdesk-Assertion with the other identity headers, as the gateway does by default; -assertion=false measures what the assertion alone costs")
 	anchors := flag.Bool("anchors", true, "measure the anchors of json (Caddy forward_auth) and rewrite (Apache mod_proxy_html) in the same rounds; -anchors=false leaves them out")
 	apache := flag.String("apache", defaultApache, "Apache httpd binary of the rewrite scenario's anchor, with Debian's modules in "+apacheModules+"; when it is missing the anchor's row says so")
 	flag.Parse()
@@ -136,7 +137,7 @@ func main() {
 	override(&cfg.bigSize, *bigMB<<20)
 	override(&cfg.cpuProfile, *cpuProfile)
 	override(&cfg.profileScenario, *profileScenario)
-	cfg.noIdentity = !*identity
+	cfg.noIdentity, cfg.noAssertion = !*identity, !*assertion
 	cfg.anchors, cfg.apache = *anchors, *apache
 	if *only != "" {
 		cfg.only = map[string]bool{}

@@ -96,8 +96,11 @@ func anchorFacts(st *stack) []string {
 
 // gatewayMode describes the gateway's configuration in the run.
 func gatewayMode(cfg config) string {
-	if cfg.noIdentity {
+	switch {
+	case cfg.noIdentity:
 		return "identity headers and assertion off (-identity=false)"
+	case cfg.noAssertion:
+		return "identity headers sent, the assertion off (-assertion=false)"
 	}
 	return "defaults (identity headers and assertion sent)"
 }

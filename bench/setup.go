@@ -177,12 +177,12 @@ func (st *stack) startGateway(ctx context.Context, cfg config, procs *processes,
 	if err != nil {
 		return err
 	}
-	sites := gatewaySite(addr, fmt.Sprintf("hmac_secret %s", keys.secret), st.upstream.addr, cfg.noIdentity)
+	sites := gatewaySite(addr, fmt.Sprintf("hmac_secret %s", keys.secret), st.upstream.addr, cfg)
 	rsAddr, err := freeAddr()
 	if err != nil {
 		return err
 	}
-	sites += gatewaySite(rsAddr, fmt.Sprintf("public_key %s", keys.publicKeyPath), st.upstream.addr, cfg.noIdentity)
+	sites += gatewaySite(rsAddr, fmt.Sprintf("public_key %s", keys.publicKeyPath), st.upstream.addr, cfg)
 	st.rsAddr = rsAddr
 	st.gateway, err = st.startCaddy(ctx, cfg, procs, "gateway", addr, sites)
 	return err
@@ -190,11 +190,15 @@ func (st *stack) startGateway(ctx context.Context, cfg config, procs *processes,
 
 // gatewaySite returns a site on addr whose helpdesk_apps apps proxy
 // upstream, with sessions verified by the key line, and with every identity
-// header switched off when noIdentity is set.
-func gatewaySite(addr, key, upstream string, noIdentity bool) string {
+// header switched off when cfg.noIdentity is set, the assertion when
+// cfg.noAssertion is.
+func gatewaySite(addr, key, upstream string, cfg config) string {
 	identity := ""
-	if noIdentity {
+	switch {
+	case cfg.noIdentity:
 		identity = "identity_headers {\n\t\t\tuser_id off\n\t\t\tname off\n\t\t\temail off\n\t\t\trole off\n\t\t\tdivision off\n\t\t\tassertion off\n\t\t}"
+	case cfg.noAssertion:
+		identity = "identity_headers {\n\t\t\tassertion off\n\t\t}"
 	}
 	return fmt.Sprintf(`http://%s {
 	helpdesk_apps /apps {
