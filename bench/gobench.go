@@ -17,8 +17,8 @@ var goBenchTargets = []struct {
 	mbps          float64
 }{
 	{"BenchmarkInjector/", "injector", 500},
-	{"BenchmarkHTMLRewriter/", "HTML link rewriter", 200},
-	{"BenchmarkCSSRewriter/", "CSS link rewriter", 200},
+	{"BenchmarkHTMLRewriter/", "HTML link rewriter", 1000},
+	{"BenchmarkCSSRewriter/", "CSS link rewriter", 1500},
 }
 
 // goBenchResult is one line of `go test -bench` output: the benchmark's
