@@ -16,8 +16,10 @@ import (
 // upstream and the client, so the difference between a scenario's two
 // sub-benchmarks (ns/op, B/op, allocs/op) is what the gateway adds to a
 // request: json is 1 KB of JSON; page a 50 KB HTML page loaded into an
-// iframe, which the gateway gives its shim. The load harness in bench/
-// measures the same on separate processes.
+// iframe, which the gateway gives its shim. no-assertion is the gateway
+// without X-Helpdesk-Assertion, whose cost, the upstream's included, is
+// the difference to gateway. The load harness in bench/ measures the same
+// on separate processes.
 func BenchmarkProxy(b *testing.B) {
 	json := `{"items":[` + strings.Repeat(`{"id":1234,"name":"example"},`, 35) + `{"id":0}]}`
 	page := paddedPage((50<<10 - len(testPage)) / len("<p>more</p>"))
@@ -37,7 +39,7 @@ func BenchmarkProxy(b *testing.B) {
 	go func() { _ = up.Serve(ln) }()
 	b.Cleanup(func() { _ = up.Close() })
 
-	plain, gateway := freeAddr(b), freeAddr(b)
+	plain, gateway, noAssertion := freeAddr(b), freeAddr(b), freeAddr(b)
 	startCaddyfile(b, fmt.Sprintf(`http://%s {
 	bind 127.0.0.1
 	reverse_proxy %s
@@ -57,7 +59,22 @@ http://%s {
 		}
 	}
 }
-`, plain, ln.Addr(), gateway, testSecret, ln.Addr(), ln.Addr()))
+http://%s {
+	bind 127.0.0.1
+	helpdesk_apps /apps {
+		identity_headers {
+			assertion off
+		}
+		session {
+			cookie hd_session
+			hmac_secret %s
+		}
+		app bench {
+			to %s
+		}
+	}
+}
+`, plain, ln.Addr(), gateway, testSecret, ln.Addr(), ln.Addr(), noAssertion, testSecret, ln.Addr()))
 	cookie := "hd_session=" + token(b, agent("agent", 1))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
 	for _, s := range []struct {
@@ -71,6 +88,7 @@ http://%s {
 		for _, c := range []struct{ name, base string }{
 			{"plain", "http://" + plain},
 			{"gateway", "http://" + gateway + "/apps/bench"},
+			{"no-assertion", "http://" + noAssertion + "/apps/bench"},
 		} {
 			b.Run(s.name+"/"+c.name, func(b *testing.B) {
 				req, err := http.NewRequest(http.MethodGet, c.base+s.path, nil)
@@ -81,7 +99,7 @@ http://%s {
 				for i := 0; i < len(s.header); i += 2 {
 					req.Header.Set(s.header[i], s.header[i+1])
 				}
-				size := proxiedSize(b, client, req, s.body, c.name == "gateway" && s.name == "page")
+				size := proxiedSize(b, client, req, s.body, c.name != "plain" && s.name == "page")
 				b.ReportAllocs()
 				b.SetBytes(int64(size))
 				b.RunParallel(func(pb *testing.PB) {
