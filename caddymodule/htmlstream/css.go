@@ -230,7 +230,6 @@ func (s *cssScanner) write(p []byte) {
 			continue
 		}
 		if s.state == cssLook {
-			s.out.write(p[start:i])
 			j := s.lookEnd(p, i)
 			end := lookMore
 			if j < len(p) && j-i < lookScan {
@@ -239,9 +238,9 @@ func (s *cssScanner) write(p []byte) {
 					end = lookEscape
 				}
 			}
-			n, done := s.url.take(s.out, p[i:j], end)
+			n, left, done := s.url.take(s.out, p[start:j], i-start, end)
 			i += n
-			start = i
+			start = i - left
 			if done {
 				s.state = cssURL
 			}
@@ -334,12 +333,14 @@ func (s *cssScanner) skip(p []byte, i int) int {
 
 // jump reads, at p[i], one of the few sequences of bytes that come up
 // again and again, which step would read the same way one byte at a time:
-// "url(" at the start of a token, the start or end of a comment, a quote
-// that starts or ends a string, the end of a URL, and a "/" that does not
+// "url(" at the start of a token, and the quote or first byte of its URL;
+// the start or end of a comment; a quote that starts or ends a string; the
+// end of a URL; an escape in a string or URL; and a "/" that does not
 // start a comment. It returns the index of the byte after the sequence, or
 // i if there is none there. At the first byte of an unquoted URL, it moves
-// to cssLook and returns i. In an attribute value, "&" may stand for any
-// character: no byte jump reads or looks at to decide is "&" then.
+// to cssLook and returns that byte's index. In an attribute value, "&" may
+// stand for any character: no byte jump reads or looks at to decide is
+// "&" then.
 func (s *cssScanner) jump(p []byte, i int) int {
 	c := p[i]
 	switch s.state {
@@ -358,6 +359,9 @@ func (s *cssScanner) jump(p []byte, i int) int {
 		case c|0x20 == 'u' && i+3 < len(p) && !continuesToken(s.prev) &&
 			p[i+1]|0x20 == 'r' && p[i+2]|0x20 == 'l' && p[i+3] == '(':
 			s.state, s.n, s.inEsc = cssURLStart, 3, false
+			if i+4 < len(p) && !ascii.IsSpace(p[i+4]) {
+				return s.urlStart(p, i+4)
+			}
 			return i + 4
 		}
 	case cssComment:
@@ -366,23 +370,52 @@ func (s *cssScanner) jump(p []byte, i int) int {
 			return i + 2
 		}
 	case cssString, cssURL:
-		if s.quote != 0 && c == s.quote || s.quote == 0 && c == ')' {
+		switch {
+		case s.quote != 0 && c == s.quote || s.quote == 0 && c == ')':
 			s.state, s.prev = cssNormal, c
 			return i + 1
+		case c == '\\':
+			return s.jumpEscape(p, i)
 		}
 	case cssURLStart:
-		switch {
-		case c == '"' || c == '\'':
-			s.state, s.quote = cssLook, c
-			return i + 1
-		case c == ')':
-			s.state, s.prev = cssNormal, c
-			return i + 1
-		case c != '&' || !s.attr:
-			s.state, s.quote = cssLook, 0
-		}
+		return s.urlStart(p, i)
 	}
 	return i
+}
+
+// urlStart is jump in cssURLStart, at p[i], which is not whitespace.
+func (s *cssScanner) urlStart(p []byte, i int) int {
+	switch c := p[i]; {
+	case c == '"' || c == '\'':
+		s.state, s.quote = cssLook, c
+		return i + 1
+	case c == ')':
+		s.state, s.prev = cssNormal, c
+		return i + 1
+	case c != '&' || !s.attr:
+		s.state, s.quote = cssLook, 0
+	}
+	return i
+}
+
+// jumpEscape is jump at p[i], the "\" of an escape in a string or URL:
+// it returns the index of the byte after the escape when the bytes that
+// end it are in p and need no more than a look, or else i. The value of
+// the escape does not matter there.
+func (s *cssScanner) jumpEscape(p []byte, i int) int {
+	k := i + 1
+	for k < len(p) && k <= i+6 && ascii.IsHex(p[k]) {
+		k++
+	}
+	switch {
+	case k == len(p) || p[k] == '\r' || p[k] == '&' && s.attr:
+		return i
+	case k == i+1:
+		return k + 1 // any one other character
+	case ascii.IsSpace(p[k]):
+		return k + 1 // hex digits and the whitespace that ends them
+	}
+	return k
 }
 
 // skipBetween is skip between tokens, where most bytes are read four at a

@@ -2,7 +2,9 @@ package htmlstream
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
+	"math/bits"
 
 	"github.com/helpdeskapps/gateway/caddymodule/internal/ascii"
 )
@@ -561,7 +563,7 @@ data:
 		return i, start
 	}
 	if p[i] != '<' { // tags often follow one another
-		k := bytes.IndexByte(p[i:], '<')
+		k := indexByte(p[i:], '<')
 		if k < 0 {
 			return len(p), start
 		}
@@ -616,7 +618,9 @@ tagName:
 			r.nameLen = keep(r.name[:], r.nameLen, name)
 			name = kept(r.name[:], r.nameLen)
 		}
-		r.nameEnd(name)
+		if len(name) >= len("xmp") && len(name) <= len("plaintext") { // else none of nameEnd's
+			r.nameEnd(name)
+		}
 	}
 	switch i = j + 1; p[j] {
 	case '>':
@@ -690,16 +694,42 @@ beforeAttrValue:
 	default:
 		r.quote = 0
 	}
-	r.beginValue()
+	r.state, r.kind = hValue, kindNone
+	if !r.endTag && r.attrKind != attrOther {
+		r.beginValue()
+	}
 value:
 	if i == len(p) {
 		return i, start
 	}
-	j = r.valueEnd(p, i)
-	if r.kind != kindNone {
-		r.out.write(p[start:i])
-		r.value(p[i:j], j < len(p))
-		start = j
+	if r.quote != 0 {
+		if j = indexByte(p[i:], r.quote); j < 0 {
+			j = len(p)
+		} else {
+			j += i
+		}
+	} else {
+		j = i
+		for j < len(p) && !unquotedEnd[p[j]] {
+			j++
+		}
+	}
+	switch r.kind {
+	case kindNone:
+	case kindURL: // the most common, read here rather than in value
+		if r.sub == urlFirst {
+			end := lookMore
+			if j < len(p) {
+				end = lookComplete
+			}
+			n, left, done := r.url.take(&r.out, p[start:j], i-start, end)
+			if done {
+				r.sub = urlRest
+			}
+			start = i + n - left
+		}
+	default:
+		start = r.value(p, start, i, j)
 	}
 	if i = j; i == len(p) {
 		return i, start
@@ -768,6 +798,50 @@ func indexIn(p []byte, set *[256]bool) int {
 	return len(p)
 }
 
+// indexByte returns the index of the first c in p, or -1, as
+// bytes.IndexByte does. It looks at the first 16 bytes itself, eight at a
+// time: most runs of text, names and values between the bytes the
+// rewriters look for are short, and for them the call and setup of
+// bytes.IndexByte cost more than the search.
+func indexByte(p []byte, c byte) int {
+	if len(p) < 8 {
+		for k, b := range p {
+			if b == c {
+				return k
+			}
+		}
+		return -1
+	}
+	cs := lsb * uint64(c)
+	if m := zeroBytes(binary.LittleEndian.Uint64(p) ^ cs); m != 0 {
+		return bits.TrailingZeros64(m) / 8
+	}
+	if len(p) <= 16 {
+		// The last eight bytes, which may overlap the first.
+		if m := zeroBytes(binary.LittleEndian.Uint64(p[len(p)-8:]) ^ cs); m != 0 {
+			return len(p) - 8 + bits.TrailingZeros64(m)/8
+		}
+		return -1
+	}
+	if m := zeroBytes(binary.LittleEndian.Uint64(p[8:]) ^ cs); m != 0 {
+		return 8 + bits.TrailingZeros64(m)/8
+	}
+	if k := bytes.IndexByte(p[16:], c); k >= 0 {
+		return 16 + k
+	}
+	return -1
+}
+
+// lsb has the lowest bit of every byte of a word set.
+const lsb = 0x0101010101010101
+
+// zeroBytes returns a word whose lowest set bit is the high bit of the
+// lowest zero byte of x, or 0 if no byte of x is zero. Bits above that one
+// may be set whether their bytes are zero or not.
+func zeroBytes(x uint64) uint64 {
+	return (x - lsb) &^ x & (lsb << 7)
+}
+
 // byteSet returns the set of the bytes of s.
 func byteSet(s string) (set [256]bool) {
 	for i := 0; i < len(s); i++ {
@@ -785,55 +859,99 @@ func (r *HTMLRewriter) startTag(end bool) {
 	r.equiv, r.content = equivUnseen, contentUnseen
 }
 
-// nameEnd handles the end of a start tag's name.
+// nameEnd handles the end of a start tag's name. Names are told apart by
+// their length first, so that most are done with after one comparison.
 func (r *HTMLRewriter) nameEnd(name []byte) {
-	var lower [len("plaintext")]byte
-	if len(name) < len("xmp") || len(name) > len(lower) {
-		return
-	}
-	switch string(lowerInto(lower[:], name)) {
-	case "meta":
-		r.elem = elemMeta
-	case "script":
-		r.elem = elemScript
-	case "style":
-		r.elem = elemStyle
-	case "plaintext":
-		r.elem = elemPlaintext
-	case "title":
-		r.elem, r.rawName = elemRaw, "title"
-	case "textarea":
-		r.elem, r.rawName = elemRaw, "textarea"
-	case "xmp":
-		r.elem, r.rawName = elemRaw, "xmp"
-	case "iframe":
-		r.elem, r.rawName = elemRaw, "iframe"
-	case "noembed":
-		r.elem, r.rawName = elemRaw, "noembed"
-	case "noframes":
-		r.elem, r.rawName = elemRaw, "noframes"
+	switch len(name) {
+	case 3:
+		if isName(name, "xmp") {
+			r.elem, r.rawName = elemRaw, "xmp"
+		}
+	case 4:
+		if isName(name, "meta") {
+			r.elem = elemMeta
+		}
+	case 5:
+		if isName(name, "style") {
+			r.elem = elemStyle
+		} else if isName(name, "title") {
+			r.elem, r.rawName = elemRaw, "title"
+		}
+	case 6:
+		if isName(name, "script") {
+			r.elem = elemScript
+		} else if isName(name, "iframe") {
+			r.elem, r.rawName = elemRaw, "iframe"
+		}
+	case 7:
+		if isName(name, "noembed") {
+			r.elem, r.rawName = elemRaw, "noembed"
+		}
+	case 8:
+		if isName(name, "textarea") {
+			r.elem, r.rawName = elemRaw, "textarea"
+		} else if isName(name, "noframes") {
+			r.elem, r.rawName = elemRaw, "noframes"
+		}
+	case 9:
+		if isName(name, "plaintext") {
+			r.elem = elemPlaintext
+		}
 	}
 }
 
-// attrKindOf returns what an attribute's name says of its value.
+// attrKindOf returns what an attribute's name says of its value. Names
+// are told apart by their length first, as in nameEnd.
 func attrKindOf(name []byte) attrKind {
-	var lower [len("imagesrcset")]byte
-	if len(name) < len("src") || len(name) > len(lower) {
-		return attrOther
-	}
-	switch string(lowerInto(lower[:], name)) {
-	case "href", "src", "action", "formaction", "poster", "data", "cite", "background", "xlink:href":
-		return attrURL
-	case "srcset", "imagesrcset":
-		return attrSrcset
-	case "style":
-		return attrStyle
-	case "content":
-		return attrContent
-	case "http-equiv":
-		return attrEquiv
+	switch len(name) {
+	case 3:
+		if isName(name, "src") {
+			return attrURL
+		}
+	case 4:
+		if isName(name, "href") || isName(name, "data") || isName(name, "cite") {
+			return attrURL
+		}
+	case 5:
+		if isName(name, "style") {
+			return attrStyle
+		}
+	case 6:
+		if isName(name, "action") || isName(name, "poster") {
+			return attrURL
+		}
+		if isName(name, "srcset") {
+			return attrSrcset
+		}
+	case 7:
+		if isName(name, "content") {
+			return attrContent
+		}
+	case 10:
+		if isName(name, "formaction") || isName(name, "background") || isName(name, "xlink:href") {
+			return attrURL
+		}
+		if isName(name, "http-equiv") {
+			return attrEquiv
+		}
+	case 11:
+		if isName(name, "imagesrcset") {
+			return attrSrcset
+		}
 	}
 	return attrOther
+}
+
+// isName reports whether name, which is as long as lower, is lower
+// ignoring the case of ASCII letters.
+func isName(name []byte, lower string) bool {
+	name = name[:len(lower)]
+	for k := range len(lower) {
+		if ascii.Lower(name[k]) != lower[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // keep adds b to the n bytes of a name kept in buf, as far as they fit,
@@ -851,16 +969,6 @@ func kept(buf []byte, n int) []byte {
 		return nil
 	}
 	return buf[:n]
-}
-
-// lowerInto copies b, which must fit, to dst in lower case, and returns
-// the copy.
-func lowerInto(dst, b []byte) []byte {
-	dst = dst[:len(b)]
-	for k, c := range b {
-		dst[k] = ascii.Lower(c)
-	}
-	return dst
 }
 
 // tagEnd handles the ">" at p[i] that ends a tag, and returns the new
@@ -889,12 +997,9 @@ func (r *HTMLRewriter) tagEnd(p []byte, i, start int) int {
 	return start
 }
 
-// beginValue gets ready for an attribute value.
+// beginValue gets ready for the value of an attribute of a start tag
+// whose name says something of it.
 func (r *HTMLRewriter) beginValue() {
-	r.state, r.kind = hValue, kindNone
-	if r.endTag {
-		return
-	}
 	switch r.attrKind {
 	case attrURL:
 		r.kind, r.sub = kindURL, urlFirst
@@ -922,40 +1027,13 @@ func (r *HTMLRewriter) beginValue() {
 	}
 }
 
-// valueEnd returns the index of the byte in p, from i on, that ends the
-// attribute value, or len(p).
-func (r *HTMLRewriter) valueEnd(p []byte, i int) int {
-	if r.quote != 0 {
-		if k := bytes.IndexByte(p[i:], r.quote); k >= 0 {
-			return i + k
-		}
-		return len(p)
-	}
-	for i < len(p) && !unquotedEnd[p[i]] {
-		i++
-	}
-	return i
-}
-
-// value reads v, the next bytes of an attribute value to rewrite;
-// complete says whether the value ends there.
-func (r *HTMLRewriter) value(v []byte, complete bool) {
+// value reads p[i:j], the next bytes of an attribute value to rewrite
+// that is not a URL, which end the value if j < len(p); p[start:i] are yet
+// to be written. It returns the new start of what is to be written.
+func (r *HTMLRewriter) value(p []byte, start, i, j int) int {
+	r.out.write(p[start:i])
+	v, complete := p[i:j], j < len(p)
 	switch r.kind {
-	case kindURL:
-		if r.sub == urlFirst {
-			end := lookMore
-			if complete {
-				end = lookComplete
-			}
-			n, done := r.url.take(&r.out, v, end)
-			if !done {
-				return
-			}
-			r.sub, v = urlRest, v[n:]
-		}
-		if len(v) > 0 { // often the URL's first bytes are all of it
-			r.out.write(v)
-		}
 	case kindSrcset:
 		r.srcset(v, complete)
 	case kindStyle:
@@ -988,6 +1066,7 @@ func (r *HTMLRewriter) value(v []byte, complete bool) {
 			}
 		}
 	}
+	return j
 }
 
 // endValue ends an attribute value at the end of the document, where
@@ -1026,7 +1105,6 @@ func (r *HTMLRewriter) srcset(v []byte, complete bool) {
 			continue
 		}
 		if r.sub == ssLook {
-			r.out.write(v[start:i])
 			j := i + indexIn(v[i:min(len(v), i+lookScan)], &srcsetURLEnd)
 			end := lookMore
 			switch {
@@ -1036,12 +1114,12 @@ func (r *HTMLRewriter) srcset(v []byte, complete bool) {
 			case j < len(v) || complete:
 				end = lookComplete
 			}
-			n, done := r.url.take(&r.out, v[i:j], end)
+			n, left, done := r.url.take(&r.out, v[start:j], i-start, end)
 			if n > 0 {
 				r.comma = v[i+n-1] == ','
 			}
 			i += n
-			start = i
+			start = i - left
 			if done {
 				r.sub = ssURL
 			}

@@ -1,7 +1,6 @@
 package htmlstream
 
 import (
-	"bytes"
 	"io"
 	"strings"
 	"sync"
@@ -255,9 +254,9 @@ func (l *linkRules) decide(u []byte, complete bool, esc escapes) decision {
 func escapeIndex(u []byte, esc escapes) int {
 	switch esc {
 	case escRef:
-		return bytes.IndexByte(u, '&')
+		return indexByte(u, '&')
 	case escCSS:
-		return bytes.IndexByte(u, '\\')
+		return indexByte(u, '\\')
 	}
 	for k, c := range u {
 		if c == '&' || c == '\\' {
@@ -479,8 +478,9 @@ func isTabOrNewline(c byte) bool { return c == '\t' || c == '\n' || c == '\r' }
 func isAuthorityEnd(c byte) bool { return isSlash(c) || c == '?' || c == '#' || ascii.IsSpace(c) }
 
 // urlLook holds back the first bytes of a URL in a stream until decide
-// can tell what becomes of the URL, then writes them, rewritten or not. At
-// most Links.window bytes are held.
+// can tell what becomes of the URL, then writes them, rewritten or not,
+// or leaves those it does not change for its caller to write. At most
+// Links.window bytes are held.
 type urlLook struct {
 	rules   linkRules
 	prefix  []byte  // links.Prefix
@@ -504,50 +504,66 @@ const (
 	lookEscape                  // an escape, whose meaning decide cannot know
 )
 
-// take reads v, the next bytes of the URL; end says what follows them. It
-// returns how many bytes of v it read, and whether it has decided and
-// written them all out; the URL's remaining bytes, from v[n:] on, are
-// then the caller's to copy. When it has not decided it has read all of
-// v. With end lookComplete or lookEscape it always decides.
-func (l *urlLook) take(o *output, v []byte, end lookEnd) (n int, done bool) {
+// take reads b[at:], the next bytes of the URL; b[:at] are bytes before
+// them that the caller has not written yet, and end says what follows b.
+// It returns how many bytes of b[at:] it read, whether it has decided,
+// and how many of the bytes of b it read or was given, at their end, it
+// leaves for the caller to write along with the bytes that follow: when
+// the URL is left unchanged, all of them, and when it is rewritten, those
+// after the bytes it replaced, so that most URLs cost no copy of their
+// own. It has written or holds back the bytes before those. When it has
+// not decided it has read all of b[at:]. With end lookComplete or
+// lookEscape it always decides.
+func (l *urlLook) take(o *output, b []byte, at int, end lookEnd) (n, left int, done bool) {
+	v := b[at:]
 	if !l.started {
 		for n < len(v) && ascii.IsSpace(v[n]) {
 			n++
 		}
-		if n > 0 {
-			o.write(v[:n])
-		}
 		if n == len(v) {
-			return n, end != lookMore
+			return n, len(b), end != lookMore
 		}
 		l.started = true
-		v = v[n:]
 	}
-	var w []byte
-	k := min(len(v), cap(l.buf)-len(l.buf))
-	if len(l.buf) == 0 {
-		w = v[:k]
-	} else {
-		l.buf = append(l.buf, v[:k]...)
+	k := min(len(v)-n, cap(l.buf)-len(l.buf))
+	w := v[n : n+k]
+	buffered := len(l.buf) > 0
+	if buffered {
+		l.buf = append(l.buf, w...)
 		w = l.buf
 	}
-	n += k
-	d := l.rules.decide(w, end == lookComplete && k == len(v), l.esc)
+	d := l.rules.decide(w, end == lookComplete && n+k == len(v), l.esc)
 	if d.verdict == undecided {
 		switch {
-		case end == lookEscape && k == len(v):
+		case end == lookEscape && n+k == len(v):
 			d = keepURL
-		case len(w) == cap(l.buf) || end == lookComplete && k == len(v):
+		case len(w) == cap(l.buf) || end == lookComplete && n+k == len(v):
 			d = keepURL // too long to tell
 		default:
-			if len(l.buf) == 0 {
+			o.write(b[:at+n])
+			if !buffered {
 				l.buf = append(l.buf, w...)
 			}
-			return n, false
+			return n + k, 0, false
 		}
 	}
-	l.write(o, d, w)
-	return n, true
+	if buffered {
+		o.write(b[:at+n])
+		l.write(o, d, w)
+		return n + k, 0, true
+	}
+	l.started = false
+	if d.verdict != rewritten {
+		return n + k, at + n + k, true
+	}
+	o.write(b[:at+n])
+	if d.prefix {
+		o.write(l.prefix)
+	}
+	if d.slash {
+		o.write(slash)
+	}
+	return n + k, k - d.cut, true
 }
 
 // finish ends a URL that take has not decided on: the bytes held back are
@@ -656,15 +672,17 @@ func (o *output) end() {
 	o.release()
 }
 
-// write writes b, or holds it back. The common case, b fits in buf, is
-// small enough to be inlined into the scanning loops. After an error,
-// what is appended to the buffer is never written.
+// write writes b, or holds it back. The common case, b fits in buf, is a
+// copy, without append's checks for growing buf. After an error, what is
+// appended to the buffer is never written.
 func (o *output) write(b []byte) {
-	if len(b) >= cap(o.buf)-len(o.buf) {
+	n := len(o.buf)
+	if len(b) >= cap(o.buf)-n {
 		o.writeSlow(b)
 		return
 	}
-	o.buf = append(o.buf, b...)
+	o.buf = o.buf[:n+len(b)]
+	copy(o.buf[n:], b)
 }
 
 // writeSlow is write when b does not fit in buf.

@@ -60,6 +60,32 @@ func benchCSS(size int) []byte {
 	return b.Bytes()
 }
 
+// linkPage returns a link-dense page of size bytes, like the load
+// harness's: a head with six style sheets and a title, then paragraphs
+// with two root-relative links each, padded with newlines. About one
+// byte in eight belongs to a URL that is rewritten.
+func linkPage(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+	for i := range 6 {
+		fmt.Fprintf(&b, "<link rel=\"stylesheet\" href=\"/static/css/part%d.css?v=1a2b3c\">\n", i)
+	}
+	b.WriteString("<title>Tickets — CRM</title>\n</head>\n<body>\n")
+	const tail = "</body>\n</html>\n"
+	for i := 0; ; i++ {
+		line := fmt.Sprintf("<p class=\"note\">Ticket <a href=\"/tickets/%d\">#%d</a> was updated by "+
+			"<a href=\"/users/%d\">agent %d</a>; the status is now <em>pending</em>.</p>\n", i, i, i%97, i%97)
+		if b.Len()+len(line)+len(tail) > size {
+			break
+		}
+		b.WriteString(line)
+	}
+	b.Write(bytes.Repeat([]byte("\n"), size-b.Len()-len(tail)))
+	b.WriteString(tail)
+	return b.Bytes()
+}
+
 // BenchmarkHTMLRewriter streams a 1 MB page through HTMLRewriters in 32 KB
 // writes; one op is one Write, a new HTMLRewriter starting every 32 writes.
 // The discard case measures the rewriter alone, the copy case adds the
@@ -67,6 +93,13 @@ func benchCSS(size int) []byte {
 // response, those of NewHTMLRewriter.
 func BenchmarkHTMLRewriter(b *testing.B) {
 	benchRewriter(b, "html", benchHTML)
+}
+
+// BenchmarkHTMLRewriterLinks does the same for a 1 MB link-dense page,
+// where the cost of tags, attributes and URLs outweighs that of the text
+// between them.
+func BenchmarkHTMLRewriterLinks(b *testing.B) {
+	benchRewriter(b, "html", linkPage)
 }
 
 // BenchmarkCSSRewriter does the same for a 1 MB style sheet.
