@@ -18,6 +18,7 @@ var goBenchTargets = []struct {
 }{
 	{"BenchmarkInjector/", "injector", 500},
 	{"BenchmarkHTMLRewriter/", "HTML link rewriter", 1000},
+	{"BenchmarkHTMLRewriterLinks/", "HTML link rewriter, link-dense page", 1000},
 	{"BenchmarkCSSRewriter/", "CSS link rewriter", 1500},
 }
 
@@ -36,7 +37,7 @@ func (r *runner) goBenchmarks(ctx context.Context) error {
 			return err
 		}
 	}
-	const pattern = "^Benchmark(Injector|HTMLRewriter|CSSRewriter)$"
+	const pattern = "^Benchmark(Injector|HTMLRewriter|HTMLRewriterLinks|CSSRewriter)$"
 	logf("go test -bench '%s' -cpu 1 -benchtime %s ./caddymodule/htmlstream/", pattern, r.cfg.benchTime)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
