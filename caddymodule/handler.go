@@ -289,6 +289,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if err != nil {
 			return err
 		}
+		h.metrics.track(reg)
 		h.reg.Store(reg)
 		h.metrics.revision.WithLabelValues(h.Prefix).Set(float64(reg.revision))
 		return nil
@@ -308,6 +309,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	for id, problem := range reg.problems {
 		h.logger.Warn("app not served as stored", zap.String("app", id), zap.String("problem", problem))
 	}
+	h.metrics.track(reg)
 	h.reg.Store(reg)
 	h.metrics.revision.WithLabelValues(h.Prefix).Set(float64(reg.revision))
 	pollCtx, stop := context.WithCancel(ctx)

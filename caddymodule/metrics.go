@@ -28,6 +28,19 @@ type metrics struct {
 	revision      *prometheus.GaugeVec
 	applyFailures *prometheus.CounterVec
 	signins       *prometheus.CounterVec
+
+	// The series of the session checks and assertions of nearly every
+	// request, resolved once: finding a labelled series hashes its
+	// labels and takes a lock.
+	sessionHit, sessionVerified      prometheus.Counter
+	assertionCached, assertionSigned prometheus.Counter
+}
+
+// appSeries are the series of one app that nearly every request of it
+// counts in.
+type appSeries struct {
+	allowed prometheus.Counter
+	backend prometheus.Observer
 }
 
 // noApp is the app label of requests for no app of the registry.
@@ -45,7 +58,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
 		return register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts(opts(name, help)), labels))
 	}
-	return &metrics{
+	m := &metrics{
 		requests: counter("requests_total",
 			"Requests for apps, by app and outcome: allowed, unauthenticated, forbidden, not_found, cross_origin, unavailable, bad_request, backend_error (a 5xx of the backend, or none).",
 			"app", "outcome"),
@@ -76,6 +89,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		signins: counter("signins_total",
 			"Steps of the gateway's own sign-in (OIDC): started, completed, failed, exchanged, exchange_refused, renewed, renew_failed, signed_out, mismatch.",
 			"result"),
+	}
+	m.sessionHit, m.sessionVerified = m.sessions.WithLabelValues("cache_hit"), m.sessions.WithLabelValues("verified")
+	m.assertionCached, m.assertionSigned = m.assertions.WithLabelValues("cached"), m.assertions.WithLabelValues("signed")
+	return m
+}
+
+// track resolves the series of every app of reg, before reg serves.
+func (m *metrics) track(reg *registry) {
+	for id, app := range reg.byID {
+		app.series = appSeries{allowed: m.requests.WithLabelValues(id, "allowed"), backend: m.backend.WithLabelValues(id)}
 	}
 }
 
@@ -127,7 +150,12 @@ func outcome(status int, reason error, backend bool) string {
 
 // request counts a request for app (nil: none of the registry).
 func (m *metrics) request(app *App, status int, reason error, backend bool) {
-	m.requests.WithLabelValues(appLabel(app), outcome(status, reason, backend)).Inc()
+	o := outcome(status, reason, backend)
+	if o == "allowed" && app != nil && app.series.allowed != nil {
+		app.series.allowed.Inc()
+		return
+	}
+	m.requests.WithLabelValues(appLabel(app), o).Inc()
 }
 
 // appLabel is app's label value.
@@ -140,6 +168,10 @@ func appLabel(app *App) string {
 
 // backendTime observes how long app's backend took to its headers.
 func (m *metrics) backendTime(app *App, d time.Duration) {
+	if app.series.backend != nil {
+		app.series.backend.Observe(d.Seconds())
+		return
+	}
 	m.backend.WithLabelValues(app.ID).Observe(d.Seconds())
 }
 
@@ -194,29 +226,30 @@ var sessionResults = []struct {
 
 // verified counts a session check.
 func (m *metrics) verified(cached bool, err error) {
-	result := "verified"
 	switch {
 	case err == nil && cached:
-		result = "cache_hit"
-	case err != nil:
-		result = "other"
+		m.sessionHit.Inc()
+	case err == nil:
+		m.sessionVerified.Inc()
+	default:
+		result := "other"
 		for _, r := range sessionResults {
 			if errors.Is(err, r.err) {
 				result = r.name
 				break
 			}
 		}
+		m.sessions.WithLabelValues(result).Inc()
 	}
-	m.sessions.WithLabelValues(result).Inc()
 }
 
 // assertion counts an assertion given to a backend.
 func (m *metrics) assertion(cached bool) {
-	result := "signed"
 	if cached {
-		result = "cached"
+		m.assertionCached.Inc()
+	} else {
+		m.assertionSigned.Inc()
 	}
-	m.assertions.WithLabelValues(result).Inc()
 }
 
 // jwksFetch records a fetch of the key set at url.

@@ -201,6 +201,7 @@ func (h *Handler) update(build func(prev *registry) (*registry, error)) error {
 	if err != nil || next == nil {
 		return err
 	}
+	h.metrics.track(next)
 	h.reg.Store(next)
 	h.metrics.revision.WithLabelValues(h.Prefix).Set(float64(next.revision))
 	h.metrics.forget(prev, next)
