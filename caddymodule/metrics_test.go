@@ -86,6 +86,19 @@ http://%s {
 }
 `, t.TempDir(), permissiveServer, addr, testSecret, up.hostport(), down))
 	base := "http://" + addr
+	// Before any request, the series nearly every request counts in are
+	// there at 0.
+	start := scrape(t, base)
+	for _, sample := range []string{
+		`caddy_helpdesk_apps_requests_total{app="crm",outcome="allowed"}`,
+		`caddy_helpdesk_apps_backend_response_seconds_count{app="wiki"}`,
+		`caddy_helpdesk_apps_session_verifications_total{result="cache_hit"}`,
+		`caddy_helpdesk_apps_assertions_total{result="signed"}`,
+	} {
+		if got := start[sample]; got != "0" {
+			t.Errorf("before any request, %s = %q; want 0", sample, got)
+		}
+	}
 	agentTok, adminTok := token(t, agent("agent", 1)), token(t, agent("admin", 1))
 	page := []string{"Accept", "text/html", "Sec-Fetch-Dest", "iframe"}
 	for _, tc := range []struct {
