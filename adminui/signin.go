@@ -62,6 +62,10 @@ type SignInPage struct {
 	// Mismatch, when set, is shown above the button: why the user must
 	// sign in again.
 	Mismatch string
+	// Targets are the origins of the Helpdesk that may frame the page: in
+	// a frame, the page posts helpdesk:app:ready, naming no app, to each,
+	// so that the Helpdesk knows the frame is live while the user signs in.
+	Targets []string
 }
 
 // SignInDone is what the popup's last page posts to the frame that opened
@@ -100,12 +104,13 @@ func (p *Pages) SignInDone(w http.ResponseWriter, r *http.Request, status int, d
 // signInData is the sign-in page's JSON island: SignInPage, field for
 // field, named as the script reads them.
 type signInData struct {
-	App            string `json:"app"`
-	Provider       string `json:"provider"`
-	StartURL       string `json:"startURL"`
-	ExchangeURL    string `json:"exchangeURL"`
-	CallbackOrigin string `json:"callbackOrigin"`
-	Mismatch       string `json:"mismatch"`
+	App            string   `json:"app"`
+	Provider       string   `json:"provider"`
+	StartURL       string   `json:"startURL"`
+	ExchangeURL    string   `json:"exchangeURL"`
+	CallbackOrigin string   `json:"callbackOrigin"`
+	Mismatch       string   `json:"mismatch"`
+	Targets        []string `json:"targets"`
 }
 
 // signInDoneData is the popup's last page's JSON island: SignInDone, field

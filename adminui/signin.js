@@ -11,6 +11,11 @@
  * Messages count only from the popup this page opened, from
  * CallbackOrigin, and well formed; anything else is ignored, silently. The
  * page shows what it is told with textContent only.
+ *
+ * In a frame, the page tells the Helpdesk that frames it that the frame is
+ * live, with helpdesk:app:ready (no app named), posted to the Targets only:
+ * the Helpdesk would otherwise take the frame for a page without the
+ * bridge and report a handshake timeout while the user signs in.
  */
 (function () {
   "use strict";
@@ -50,6 +55,7 @@
   const startURL = httpURL(str(data.startURL));
   const exchangeURL = sameOriginURL(str(data.exchangeURL));
   const callbackOrigin = originOf(str(data.callbackOrigin));
+  const targets = Array.isArray(data.targets) ? data.targets.map((t) => originOf(str(t))).filter(Boolean) : [];
 
   const button = $("signin");
   const status = $("status");
@@ -311,7 +317,20 @@
     fail(detail || "The sign-in could not be completed (error " + res.status + "). Try again.");
   }
 
+  /** Tells the Helpdesk that frames the page that the frame is live. */
+  function announce() {
+    if (window.parent === window) return;
+    for (const target of targets) {
+      try {
+        window.parent.postMessage({ channel: CHANNEL, event: "helpdesk:app:ready", payload: {} }, target);
+      } catch (e) {
+        // A target that is not an origin: the others still get theirs.
+      }
+    }
+  }
+
   render();
+  announce();
   prepare();
   button.addEventListener("click", onClick);
   window.addEventListener("message", onMessage);

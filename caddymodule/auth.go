@@ -231,6 +231,7 @@ func (h *Handler) serveSignIn(w http.ResponseWriter, r *http.Request, app *App) 
 		StartURL:       start,
 		ExchangeURL:    h.authURL(app, "session"),
 		CallbackOrigin: originOf(h.callbackURL(r)),
+		Targets:        h.messageTargets(r),
 	}
 	if c, err := r.Cookie(mismatchCookie); err == nil {
 		d.Mismatch, _ = url.QueryUnescape(c.Value)

@@ -359,6 +359,9 @@ type mountOptions struct {
 	MinSize   map[string]int `json:"minSize,omitempty"`
 	MaxSize   map[string]int `json:"maxSize,omitempty"`
 	Sandbox   string         `json:"sandbox,omitempty"`
+	// HandshakeTimeout is host.js's handshakeTimeout in ms (0: none); nil
+	// leaves its default.
+	HandshakeTimeout *int `json:"handshakeTimeout,omitempty"`
 }
 
 // mount opens the Helpdesk page and mounts an app in it; it returns the

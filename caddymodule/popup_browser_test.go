@@ -32,11 +32,10 @@ const titleBarHeight = 40
 // of failures.
 type popupOptions struct {
 	mountOptions
-	Title            string `json:"title,omitempty"`
-	Window           bool   `json:"window,omitempty"`
-	Avoid            string `json:"avoid,omitempty"`
-	Remember         *bool  `json:"remember,omitempty"`
-	HandshakeTimeout *int   `json:"handshakeTimeout,omitempty"`
+	Title    string `json:"title,omitempty"`
+	Window   bool   `json:"window,omitempty"`
+	Avoid    string `json:"avoid,omitempty"`
+	Remember *bool  `json:"remember,omitempty"`
 }
 
 // box is an element's box in the viewport, in CSS px.
@@ -638,8 +637,8 @@ func TestBrowserHostReportsGatewayErrorPage(t *testing.T) {
 	// error.html stands in for the gateway's 401 page: no shim, no ready,
 	// only helpdesk:app:error.
 	e.mountPopup(popupOptions{
-		mountOptions: mountOptions{App: "crm", Src: e.app("raw", "error.html"), Mode: "popup", Placement: "main_menu"},
-		Title:        "CRM", Window: true, HandshakeTimeout: intPtr(500),
+		mountOptions: mountOptions{App: "crm", Src: e.app("raw", "error.html"), Mode: "popup", Placement: "main_menu", HandshakeTimeout: intPtr(500)},
+		Title:        "CRM", Window: true,
 	})
 	e.waitHost(`T.count("error") === 1`)
 	got := hostEval[hostError](e, `T.events("error")[0]`)
@@ -660,8 +659,7 @@ func TestBrowserHostReportsHandshakeTimeout(t *testing.T) {
 	e := newPopupEnv(t)
 	// legacy.html without the shim (inject off) never sends ready.
 	e.mountPopup(popupOptions{
-		mountOptions:     mountOptions{Src: e.app("raw", "legacy.html"), Mode: "embed", Placement: "main_menu"},
-		HandshakeTimeout: intPtr(300),
+		mountOptions: mountOptions{Src: e.app("raw", "legacy.html"), Mode: "embed", Placement: "main_menu", HandshakeTimeout: intPtr(300)},
 	})
 	e.waitHost(`T.count("error") === 1`)
 	got := hostEval[hostError](e, `Object.assign(T.events("error")[0], {at: T.log.find(x => x.type === "error").at - T.t0})`)
@@ -689,8 +687,8 @@ func TestBrowserHostReportsHandshakeTimeout(t *testing.T) {
 func TestBrowserHostIgnoresErrorsFromOtherOriginsAndWindows(t *testing.T) {
 	e := newPopupEnv(t)
 	e.mountPopup(popupOptions{
-		mountOptions: mountOptions{Src: e.app("raw", "legacy.html"), Mode: "popup", Placement: "main_menu"},
-		Window:       true, HandshakeTimeout: intPtr(0),
+		mountOptions: mountOptions{Src: e.app("raw", "legacy.html"), Mode: "popup", Placement: "main_menu", HandshakeTimeout: intPtr(0)},
+		Window:       true,
 	})
 	e.waitApp("legacy.html", "document.readyState === 'complete'")
 
@@ -720,8 +718,7 @@ func TestBrowserHostReportsFrameBlockedByThePagePolicy(t *testing.T) {
 	e.navigate(e.helpdesk + "/blocked.html")
 	e.waitHost("window.T !== undefined && document.readyState === 'complete'")
 	hostEval[string](e, "T.mount("+jsValue(t, popupOptions{
-		mountOptions:     mountOptions{Src: e.app("std", "app.html"), Mode: "embed", User: bridgeUser},
-		HandshakeTimeout: intPtr(500),
+		mountOptions: mountOptions{Src: e.app("std", "app.html"), Mode: "embed", User: bridgeUser, HandshakeTimeout: intPtr(500)},
 	})+")")
 	e.waitHost(`T.count("error") === 1`)
 	got := hostEval[hostError](e, `T.events("error")[0]`)

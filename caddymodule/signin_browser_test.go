@@ -584,24 +584,24 @@ func (w *signInWorld) requireThirdPartyCookiesBlocked(tab *signInTab) {
 
 // requireSignInPage waits until the frame shows the gateway's sign-in page,
 // and checks what its data island tells the page.
-func (w *signInWorld) requireSignInPage(tab *signInTab) map[string]string {
+func (w *signInWorld) requireSignInPage(tab *signInTab) {
 	w.t.Helper()
 	tab.waitFrame(signInAppPath, `document.getElementById("signin") && document.getElementById("signin-data") && document.readyState === "complete"`)
-	var data map[string]string
+	var data map[string]any
 	if err := json.Unmarshal([]byte(frameEval[string](tab, signInAppPath, `document.getElementById("signin-data").textContent`)), &data); err != nil {
 		w.t.Fatalf("the sign-in page's data: %v", err)
 	}
-	want := map[string]string{
+	want := map[string]any{
 		"startURL":       w.apps + "/apps/_auth/start?origin=" + url.QueryEscape(w.apps),
 		"exchangeURL":    "/apps/_auth/session",
 		"callbackOrigin": w.apps,
+		"targets":        []any{w.helpdesk},
 	}
 	for k, v := range want {
-		if data[k] != v {
-			w.t.Errorf("the sign-in page's %s = %q, want %q", k, data[k], v)
+		if !sameJSON(w.t, data[k], v) {
+			w.t.Errorf("the sign-in page's %s = %v, want %v", k, data[k], v)
 		}
 	}
-	return data
 }
 
 // clickPoint returns where, in the tab's viewport, the centre of the
@@ -852,6 +852,26 @@ func (w *signInWorld) signedIn() *signInTab {
 	return tab
 }
 
+// TestBrowserSignInPageAnswersTheHandshake: the sign-in page in the frame
+// tells the Helpdesk that the frame is live, so that the Helpdesk reports
+// no handshake timeout while the user signs in.
+func TestBrowserSignInPageAnswersTheHandshake(t *testing.T) {
+	w := newSignInWorld(t)
+	tab := w.tab()
+	const timeout = 3 * time.Second
+	start := time.Now()
+	tab.mountOn(w.helpdesk, mountOptions{
+		App: "crm", Src: w.apps + signInAppPath, Mode: "embed", Placement: "main_menu",
+		User: aliceAsTheHelpdeskSeesHer, HandshakeTimeout: intPtr(int(timeout / time.Millisecond)),
+	})
+	w.requireSignInPage(tab)
+	tab.waitHost(`T.received("helpdesk:app:ready").length >= 1 && T.count("ready") === 1`)
+	time.Sleep(time.Until(start.Add(timeout + time.Second)))
+	if errs := hostEval[[]map[string]any](tab.bridgeEnv, `T.events("error")`); len(errs) != 0 {
+		t.Errorf("the Helpdesk reported errors while the sign-in page was shown: %v", errs)
+	}
+}
+
 // TestBrowserSignInSessionServesAnotherTabOfTheHelpdesk: another tab of
 // the same Helpdesk, in the same browser, mounts the app and has it at
 // once: the partitioned session is the Helpdesk site's, not one tab's.
@@ -987,7 +1007,12 @@ func TestBrowserSignInRefusesAUserOfAnotherRole(t *testing.T) {
 		t.Errorf("the frame after the sign-in shows %q", text)
 	}
 	tab.waitHost(`T.raw.some(m => m.fromApp && m.data.event === "helpdesk:app:error" && m.data.payload.code === "FORBIDDEN" && m.data.payload.status === 403)`)
-	if hostEval[int](tab.bridgeEnv, `T.count("ready")`) != 0 {
+	// The one ready is the sign-in page's, before the sign-in; the page
+	// of the refused app sent none.
+	if n := hostEval[int](tab.bridgeEnv, `T.count("ready")`); n != 1 {
+		t.Errorf("the Helpdesk page got %d readies, want the sign-in page's only", n)
+	}
+	if !hostEval[bool](tab.bridgeEnv, `T.log.findLastIndex(x => x.type === "ready") < T.log.findIndex(x => x.type === "message" && x.detail.event === "helpdesk:app:error")`) {
 		t.Error("the Helpdesk page got a ready from a refused app")
 	}
 	if n := w.up.count(signInAppPath); n != 0 {
