@@ -84,16 +84,26 @@ func flowOf(secret string) (string, string) {
 	return secret, base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// island reads the JSON island id of a page.
+// island reads the JSON island id of a page: its strings as they are,
+// its other values as JSON.
 func island(t *testing.T, page, id string) map[string]string {
 	t.Helper()
 	m := regexp.MustCompile(`<script type="?application/json"? id="?` + id + `"?>([^<]*)</script>`).FindStringSubmatch(page)
 	if m == nil {
 		t.Fatalf("no %s island in:\n%s", id, page)
 	}
-	var v map[string]string
-	if err := json.Unmarshal([]byte(m[1]), &v); err != nil {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(m[1]), &raw); err != nil {
 		t.Fatal(err)
+	}
+	v := make(map[string]string, len(raw))
+	for k, r := range raw {
+		var s string
+		if json.Unmarshal(r, &s) == nil {
+			v[k] = s
+		} else {
+			v[k] = string(r)
+		}
 	}
 	return v
 }
@@ -110,6 +120,9 @@ func (g *oidcGateway) signIn(t *testing.T, login string) *http.Cookie {
 	data := island(t, page, "signin-data")
 	if data["app"] != "" {
 		t.Errorf("the sign-in page names the app %q", data["app"])
+	}
+	if data["targets"] != `["https://helpdesk.vendor.test"]` {
+		t.Errorf("the sign-in page posts its ready to %s, want the Helpdesk's origin only", data["targets"])
 	}
 	secret, hash := flowOf("frame-secret-" + login)
 
