@@ -63,8 +63,9 @@ type SignInPage struct {
 	// sign in again.
 	Mismatch string
 	// Targets are the origins of the Helpdesk that may frame the page: in
-	// a frame, the page posts helpdesk:app:ready, naming no app, to each,
-	// so that the Helpdesk knows the frame is live while the user signs in.
+	// a frame, the page posts helpdesk:app:signin, naming no app, to each,
+	// so that the Helpdesk knows the frame is live while the user signs
+	// in, and again, with signedIn, as it reloads into the app.
 	Targets []string
 }
 

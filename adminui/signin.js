@@ -13,9 +13,11 @@
  * page shows what it is told with textContent only.
  *
  * In a frame, the page tells the Helpdesk that frames it that the frame is
- * live, with helpdesk:app:ready (no app named), posted to the Targets only:
- * the Helpdesk would otherwise take the frame for a page without the
- * bridge and report a handshake timeout while the user signs in.
+ * live, with helpdesk:app:signin (no app named), posted to the Targets
+ * only: the Helpdesk would otherwise take the frame for a page without the
+ * bridge and report a handshake timeout while the user signs in. It posts
+ * helpdesk:app:signin with signedIn as it reloads into the app, whose own
+ * handshake the Helpdesk then awaits.
  */
 (function () {
   "use strict";
@@ -23,6 +25,8 @@
   const CHANNEL = "helpdesk:apps";
   const CODE_EVENT = "helpdesk:signin:code";
   const ERROR_EVENT = "helpdesk:signin:error";
+  // What the page tells the Helpdesk that frames it.
+  const SIGNIN_EVENT = "helpdesk:app:signin";
   const POPUP_NAME = "helpdesk-apps-signin";
   const POPUP_FEATURES = "popup,width=500,height=650";
   // The longest code the page takes, in bytes of UTF-8.
@@ -306,6 +310,7 @@
     if (res.status === 204) {
       end();
       say("busy", TEXT.done);
+      announce({ signedIn: true });
       location.reload();
       return;
     }
@@ -317,12 +322,12 @@
     fail(detail || "The sign-in could not be completed (error " + res.status + "). Try again.");
   }
 
-  /** Tells the Helpdesk that frames the page that the frame is live. */
-  function announce() {
+  /** Tells the Helpdesk that frames the page that the frame is live, or signed in. */
+  function announce(payload) {
     if (window.parent === window) return;
     for (const target of targets) {
       try {
-        window.parent.postMessage({ channel: CHANNEL, event: "helpdesk:app:ready", payload: {} }, target);
+        window.parent.postMessage({ channel: CHANNEL, event: SIGNIN_EVENT, payload }, target);
       } catch (e) {
         // A target that is not an origin: the others still get theirs.
       }
@@ -330,7 +335,7 @@
   }
 
   render();
-  announce();
+  announce({});
   prepare();
   button.addEventListener("click", onClick);
   window.addEventListener("message", onMessage);

@@ -15,7 +15,8 @@
  * refused with helpdesk:error; replies go to the app's exact origin only.
  * What goes wrong is reported to the page as "error" events: the gateway's
  * helpdesk:app:error, a frame the page's own policy blocks, and a handshake
- * that does not come.
+ * that does not come. The gateway's sign-in page, shown in the app's place,
+ * holds the handshake with helpdesk:app:signin until the app loads.
  *
  * Styles are set through the CSSOM (element.style), never with <style>
  * elements or style attributes, so the SDK works under a Content-Security-
@@ -1005,6 +1006,12 @@
       handshakeTimer = null;
     }
 
+    // startHandshake waits handshakeTimeout ms for helpdesk:app:ready.
+    function startHandshake() {
+      stopHandshake();
+      if (handshakeTimeout > 0) handshakeTimer = setTimeout(onHandshakeTimeout, handshakeTimeout);
+    }
+
     // post sends one message to the app, to its exact origin only.
     function post(event, payload) {
       if (destroyed || origin === "null") return;
@@ -1084,6 +1091,15 @@
           break;
         case "helpdesk:app:error":
           appError(payload);
+          break;
+        case "helpdesk:app:signin":
+          // The gateway's sign-in page, in the app's place: the frame is
+          // live, so no handshake timeout while the user signs in. It
+          // says signedIn as it reloads the frame into the app, whose
+          // handshake is then awaited afresh.
+          if (connected) break;
+          stopHandshake();
+          if (payload.signedIn === true) startHandshake();
           break;
         case "helpdesk:get:context:user":
           reply(payload, "helpdesk:context:user", { user: user });
@@ -1197,7 +1213,7 @@
     iframe.addEventListener("load", onLoad);
     iframe.addEventListener("error", onFrameError);
     document.addEventListener("securitypolicyviolation", onViolation);
-    if (handshakeTimeout > 0) handshakeTimer = setTimeout(onHandshakeTimeout, handshakeTimeout);
+    startHandshake();
     if (mixedContent(url)) {
       stopHandshake();
       // After mount returns, so that the page has subscribed.

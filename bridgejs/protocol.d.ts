@@ -149,6 +149,11 @@ declare namespace HelpdeskProtocol {
     "helpdesk:app:fullscreen": AppIdClaim & { fullscreen: boolean };
     /** This project's extension. */
     "helpdesk:app:error": AppErrorPayload;
+    /**
+     * This project's extension: the gateway's sign-in page, in the app's
+     * place, holds the handshake; signedIn as it reloads into the app.
+     */
+    "helpdesk:app:signin": { signedIn?: boolean };
   }
 
   /** Payloads of the events the Helpdesk sends to an app, by event name. */

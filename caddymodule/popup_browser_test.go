@@ -655,6 +655,36 @@ func TestBrowserHostReportsGatewayErrorPage(t *testing.T) {
 	}
 }
 
+// TestBrowserHostSignInHoldsTheHandshake: helpdesk:app:signin, the
+// gateway's sign-in page's, holds the handshake while the user signs in;
+// with signedIn, the app's own ready is awaited afresh, so a page without
+// the bridge after the sign-in is still reported.
+func TestBrowserHostSignInHoldsTheHandshake(t *testing.T) {
+	e := newPopupEnv(t)
+	const timeout = 800 * time.Millisecond
+	e.mountPopup(popupOptions{
+		mountOptions: mountOptions{Src: e.app("raw", "signin.html"), Mode: "embed", Placement: "main_menu", HandshakeTimeout: intPtr(int(timeout / time.Millisecond))},
+	})
+	e.waitHost(`T.received("helpdesk:app:signin").length === 1`)
+	time.Sleep(timeout + 700*time.Millisecond)
+	if errs := hostEval[[]hostError](e, `T.events("error")`); len(errs) != 0 {
+		t.Fatalf("errors while the sign-in page was shown: %+v", errs)
+	}
+	signedIn := time.Now()
+	hostEval[bool](e, `T.inst.iframe.contentWindow.postMessage("sign in", "*"), true`)
+	e.waitHost(`T.count("error") === 1`)
+	got := hostEval[hostError](e, `T.events("error")[0]`)
+	if got.Code != "TIMEOUT" || got.Source != "handshake" {
+		t.Errorf("after the sign-in, a page without the bridge gave %+v; want a handshake TIMEOUT", got)
+	}
+	if waited := time.Since(signedIn); waited < timeout {
+		t.Errorf("the timeout came %v after the sign-in, before the %v the app has", waited, timeout)
+	}
+	if n := hostEval[int](e, `T.count("ready")`); n != 0 {
+		t.Errorf("%d ready events; the sign-in page is not the app", n)
+	}
+}
+
 func TestBrowserHostReportsHandshakeTimeout(t *testing.T) {
 	e := newPopupEnv(t)
 	// legacy.html without the shim (inject off) never sends ready.
