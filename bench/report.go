@@ -21,6 +21,7 @@ const (
 	fmtMB     format = "%.1f"
 	fmtKB     format = "%.1f"
 	fmtCount  format = "%.0f"
+	fmtMean   format = "%.2f"
 )
 
 // ms, us and mb convert to the table's units.

@@ -156,9 +156,6 @@ type App struct {
 	// etagDigest marks the ETags of the bodies the gateway changes with
 	// the settings that shape them.
 	etagDigest string
-	// series are the app's metric series that its every request counts
-	// in, set before the registry that holds the app serves.
-	series appSeries
 }
 
 // Placements and modes an app may use.

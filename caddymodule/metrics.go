@@ -36,13 +36,6 @@ type metrics struct {
 	assertionCached, assertionSigned prometheus.Counter
 }
 
-// appSeries are the series of one app that nearly every request of it
-// counts in.
-type appSeries struct {
-	allowed prometheus.Counter
-	backend prometheus.Observer
-}
-
 // noApp is the app label of requests for no app of the registry.
 const noApp = "_none"
 
@@ -95,10 +88,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// track resolves the series of every app of reg, before reg serves.
+// track makes the series nearly every request of reg's apps counts in,
+// at 0, before reg serves, so that their rates work from the first
+// request. Requests still find them by their labels: the vectors are
+// shared by every helpdesk_apps handler of the config, and a series one
+// of them forgets, another may still count in.
 func (m *metrics) track(reg *registry) {
-	for id, app := range reg.byID {
-		app.series = appSeries{allowed: m.requests.WithLabelValues(id, "allowed"), backend: m.backend.WithLabelValues(id)}
+	for id := range reg.byID {
+		m.requests.WithLabelValues(id, "allowed")
+		m.backend.WithLabelValues(id)
 	}
 }
 
@@ -150,12 +148,7 @@ func outcome(status int, reason error, backend bool) string {
 
 // request counts a request for app (nil: none of the registry).
 func (m *metrics) request(app *App, status int, reason error, backend bool) {
-	o := outcome(status, reason, backend)
-	if o == "allowed" && app != nil && app.series.allowed != nil {
-		app.series.allowed.Inc()
-		return
-	}
-	m.requests.WithLabelValues(appLabel(app), o).Inc()
+	m.requests.WithLabelValues(appLabel(app), outcome(status, reason, backend)).Inc()
 }
 
 // appLabel is app's label value.
@@ -168,10 +161,6 @@ func appLabel(app *App) string {
 
 // backendTime observes how long app's backend took to its headers.
 func (m *metrics) backendTime(app *App, d time.Duration) {
-	if app.series.backend != nil {
-		app.series.backend.Observe(d.Seconds())
-		return
-	}
 	m.backend.WithLabelValues(app.ID).Observe(d.Seconds())
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -248,5 +249,49 @@ func TestDashboardQueriesTheMetrics(t *testing.T) {
 		if !known[name] {
 			t.Errorf("the dashboard queries %s, which the gateway does not export", name)
 		}
+	}
+}
+
+// TestMetricsOfAnAppTwoHandlersServe: the helpdesk_apps handlers of one
+// config share the metrics; when one of them drops an app that another
+// still serves, the other's requests for it still count where a scrape
+// finds them.
+func TestMetricsOfAnAppTwoHandlersServe(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	registryOf := func(ids ...string) *registry {
+		r := &registry{byID: map[string]*App{}}
+		for _, id := range ids {
+			r.byID[id] = &App{AppConfig: AppConfig{ID: id}}
+		}
+		return r
+	}
+	a, b := registryOf("crm"), registryOf("crm")
+	m.track(a)
+	m.track(b)
+	next := registryOf()
+	m.track(next)
+	m.forget(a, next) // the first handler drops crm
+	for range 5 {
+		m.request(b.byID["crm"], http.StatusOK, nil, true)
+		m.backendTime(b.byID["crm"], time.Millisecond)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var allowed, observed float64
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			switch f.GetName() {
+			case "caddy_helpdesk_apps_requests_total":
+				allowed += s.GetCounter().GetValue()
+			case "caddy_helpdesk_apps_backend_response_seconds":
+				observed += float64(s.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if allowed != 5 || observed != 5 {
+		t.Errorf("the other handler's 5 requests for crm: %v counted, %v timed", allowed, observed)
 	}
 }
