@@ -70,7 +70,8 @@ func (r *CSSRewriter) Flush() error {
 }
 
 // Close writes what is held back, rewritten if the style sheet ends
-// where a URL would, and does not close the underlying writer.
+// where a URL would, and does not close the underlying writer. Nothing is
+// written to a closed CSSRewriter.
 func (r *CSSRewriter) Close() error {
 	r.out.begin()
 	r.css.end(true)

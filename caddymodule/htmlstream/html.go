@@ -258,7 +258,8 @@ func (r *HTMLRewriter) Flush() error {
 // Close writes what is held back, and does not close the underlying
 // writer. A document that ends in the middle of a tag ends without that
 // tag, so what is held back of it is written unchanged; one that ends in
-// the text of a style element ends that text.
+// the text of a style element ends that text. Nothing is written to a
+// closed HTMLRewriter.
 func (r *HTMLRewriter) Close() error {
 	r.out.begin()
 	switch r.state {
